@@ -1,0 +1,126 @@
+/**
+ * The `/v1` wire contract (docs/protocol.md, "Wire contract"). Request schemas are strict:
+ * unknown fields, wrong types and wrong lengths are refused. Binary fields are base64url
+ * without padding and decode to `Uint8Array` of an exact length.
+ */
+import { z } from 'zod';
+import { fromBase64url } from './base64url';
+import { LENGTHS } from './suite';
+
+/** A base64url field that must decode to exactly `length` bytes. */
+export function bytes(length: number) {
+  return z.string().transform((text, ctx) => {
+    const decoded = fromBase64url(text);
+    if (decoded === undefined || decoded.length !== length) {
+      ctx.addIssue({ code: 'custom', message: `expected ${length} bytes as base64url` });
+      return z.NEVER;
+    }
+    return decoded;
+  });
+}
+
+const count = z.number().int().min(1);
+
+export const kdfSchema = z.strictObject({
+  alg: z.literal('argon2id'),
+  memoryKiB: count.max(4 * 1024 * 1024),
+  iterations: count.max(64),
+  parallelism: count.max(16),
+});
+
+export const enrollRequest = z.strictObject({
+  kdf: kdfSchema,
+  salt: bytes(LENGTHS.salt),
+  blindedElement: bytes(LENGTHS.element),
+  guessLimit: count.max(1000).optional(),
+});
+export type EnrollRequest = z.output<typeof enrollRequest>;
+
+export const commitRequest = z.strictObject({
+  unlockTag: bytes(LENGTHS.unlockTag),
+  sealedKey: bytes(LENGTHS.sealedKey),
+});
+export type CommitRequest = z.output<typeof commitRequest>;
+
+export const recoveryStartRequest = z.strictObject({
+  version: count,
+  blindedElement: bytes(LENGTHS.element),
+});
+export type RecoveryStartRequest = z.output<typeof recoveryStartRequest>;
+
+export const recoveryFinishRequest = z.strictObject({
+  unlockTag: bytes(LENGTHS.unlockTag),
+});
+export type RecoveryFinishRequest = z.output<typeof recoveryFinishRequest>;
+
+/** Ids of pending enrollments and recoveries: 16 random bytes, base64url. */
+export const pendingId = z.string().regex(/^[A-Za-z0-9_-]{22}$/);
+
+// Responses. The client parses these leniently about extra fields (a newer server may add
+// some) but strictly about the types and lengths it relies on.
+
+const b64 = z.string();
+
+export const realmResponse = z.object({
+  realmId: b64,
+  suite: z.literal('bkv1'),
+  kdf: kdfSchema,
+  kdfMinimum: kdfSchema,
+  guessLimit: z.object({ default: count, max: count }),
+});
+export type RealmResponse = z.infer<typeof realmResponse>;
+
+export const enrollResponse = z.object({
+  enrollmentId: z.string(),
+  evaluatedElement: b64,
+  expiresAt: z.string(),
+});
+export type EnrollResponse = z.infer<typeof enrollResponse>;
+
+export const commitResponse = z.object({
+  version: count,
+  guessLimit: count,
+  guessesRemaining: z.number().int().min(0),
+});
+export type CommitResponse = z.infer<typeof commitResponse>;
+
+export const recordResponse = z.discriminatedUnion('state', [
+  z.object({
+    state: z.literal('active'),
+    version: count,
+    kdf: kdfSchema,
+    salt: b64,
+    guessLimit: count,
+    guessesRemaining: z.number().int().min(0),
+    createdAt: z.string(),
+  }),
+  z.object({ state: z.literal('locked'), lockedAt: z.string() }),
+]);
+export type RecordResponse = z.infer<typeof recordResponse>;
+
+export const recoveryStartResponse = z.object({
+  recoveryId: z.string(),
+  evaluatedElement: b64,
+  guessesRemaining: z.number().int().min(0),
+  expiresAt: z.string(),
+});
+export type RecoveryStartResponse = z.infer<typeof recoveryStartResponse>;
+
+export const recoveryFinishResponse = z.object({
+  version: count,
+  sealedKey: b64,
+});
+export type RecoveryFinishResponse = z.infer<typeof recoveryFinishResponse>;
+
+export const errorResponse = z.object({
+  error: z
+    .object({
+      code: z.string(),
+      message: z.string(),
+      guessesRemaining: z.number().int().min(0).optional(),
+      retryAfter: z.number().min(0).optional(),
+      field: z.string().optional(),
+    })
+    .loose(),
+});
+export type ErrorResponse = z.infer<typeof errorResponse>;
