@@ -3,6 +3,7 @@
  * unknown fields, wrong types and wrong lengths are refused. Binary fields are base64url
  * without padding and decode to `Uint8Array` of an exact length.
  */
+import { p256 } from '@noble/curves/nist.js';
 import { z } from 'zod';
 import { fromBase64url } from './base64url';
 import { LENGTHS } from './suite';
@@ -19,6 +20,23 @@ export function bytes(length: number) {
   });
 }
 
+/**
+ * A P-256 point, SEC1 compressed (RFC 9497 §4.3 SerializeElement). Refuses encodings that do
+ * not decode to a point on the curve; the identity has no compressed encoding, so it is
+ * refused too.
+ */
+export const element = bytes(LENGTHS.element).refine(
+  (encoded) => {
+    try {
+      p256.Point.fromBytes(encoded).assertValidity();
+      return true;
+    } catch {
+      return false;
+    }
+  },
+  { message: 'expected a compressed P-256 point' },
+);
+
 const count = z.number().int().min(1);
 
 export const kdfSchema = z.strictObject({
@@ -31,7 +49,7 @@ export const kdfSchema = z.strictObject({
 export const enrollRequest = z.strictObject({
   kdf: kdfSchema,
   salt: bytes(LENGTHS.salt),
-  blindedElement: bytes(LENGTHS.element),
+  blindedElement: element,
   guessLimit: count.max(1000).optional(),
 });
 export type EnrollRequest = z.output<typeof enrollRequest>;
@@ -44,7 +62,7 @@ export type CommitRequest = z.output<typeof commitRequest>;
 
 export const recoveryStartRequest = z.strictObject({
   version: count,
-  blindedElement: bytes(LENGTHS.element),
+  blindedElement: element,
 });
 export type RecoveryStartRequest = z.output<typeof recoveryStartRequest>;
 
