@@ -59,6 +59,17 @@ export const ERROR_CODES = {
     advice: 'The operator must fix the HSM PIN or token configuration.',
   },
   NETWORK: { status: 0, retryable: true, advice: 'Check the vault URL and the network.' },
+  // Raised by the client only (status 0: no HTTP response of ours carries them).
+  BAD_RESPONSE: {
+    status: 0,
+    retryable: false,
+    advice: 'The vault answered something this client cannot use; check the URL and versions.',
+  },
+  SEALED_KEY_INVALID: {
+    status: 0,
+    retryable: false,
+    advice: 'The released key does not open with this passphrase: the record is damaged.',
+  },
 } as const satisfies Record<string, ErrorCodeInfo>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
