@@ -1,0 +1,4 @@
+export * from './backup-key';
+export * from './random';
+export * from './reexports';
+export * from './vault-client';
