@@ -12,6 +12,7 @@ module.exports = {
   testMatch: ['**/*.test.ts'],
   testPathIgnorePatterns: ['/node_modules/', '/dist/'],
   moduleNameMapper: {
+    '^@bkv/hsm/testing$': '<rootDir>/packages/hsm/src/testing',
     '^@bkv/(protocol|hsm|client|cli)$': '<rootDir>/packages/$1/src',
     '^@bkv/vault$': '<rootDir>/services/vault/src',
   },

@@ -1,0 +1,331 @@
+/**
+ * The `Hsm` over a PKCS#11 token. Every token call that does cryptographic work uses pkcs11js's
+ * Promise variants, which run on the libuv thread pool, so the event loop only does the point
+ * arithmetic and a few fast attribute reads. Sessions come from a {@link Connection}; a failure
+ * that means the token or a session went away retires the connection, reports HSM_UNAVAILABLE,
+ * and the next call reconnects.
+ */
+import { timingSafeEqual } from 'node:crypto';
+import * as pkcs11js from 'pkcs11js';
+import type { Handle, PKCS11 } from 'pkcs11js';
+import { BkvError } from '@bkv/protocol';
+import type { HsmConfig } from './config';
+import { Connection } from './connection';
+import { badInput, ckrName, toBkvError } from './errors';
+import type { Hsm, WrappedOprfKey } from './hsm';
+import { releaseModule } from './module';
+import { destroyQuietly, readAttribute, tokenRandom } from './objects';
+import * as points from './points';
+import * as templates from './templates';
+
+const GCM_NONCE_BYTES = 12;
+const GCM_TAG_BYTES = 16;
+const MAC_BYTES = 32;
+const MAX_RANDOM_BYTES = 65_536;
+/** RFC 3394 output is the input plus 8 bytes; a P-256 PKCS#8 key stays well under this. */
+const MAX_WRAPPED_KEY_BYTES = 512;
+/** A fresh key whose PKCS#8 length is not a multiple of 8 cannot take RFC 3394: make another. */
+const WRAP_ATTEMPTS = 4;
+
+/** One step's context for error translation: input-driven steps turn refusals into BAD_INPUT. */
+interface Step {
+  lib: PKCS11;
+  session: Handle;
+}
+
+export class Pkcs11Hsm implements Hsm {
+  readonly realmId: Uint8Array;
+  #current: Connection | undefined;
+  #connecting: Promise<Connection> | undefined;
+  #inFlight = 0;
+  #drained: (() => void) | undefined;
+  #closed = false;
+
+  /** Use {@link openHsm}; it loads the module and opens the first connection. */
+  constructor(
+    private readonly lib: PKCS11,
+    private readonly config: HsmConfig,
+    first: Connection,
+  ) {
+    this.#current = first;
+    this.realmId = first.realm.realmId;
+  }
+
+  async makeOprfKey(): Promise<WrappedOprfKey> {
+    return this.#run('makeOprfKey', async ({ lib, session }, realm) => {
+      for (let attempt = 1; ; attempt++) {
+        const pair = await lib.C_GenerateKeyPairAsync(
+          session,
+          { mechanism: pkcs11js.CKM_EC_KEY_PAIR_GEN },
+          templates.OPRF_PUBLIC_KEY,
+          templates.OPRF_PRIVATE_KEY,
+        );
+        try {
+          const point = readAttribute(lib, session, pair.publicKey, pkcs11js.CKA_EC_POINT);
+          const publicKey = unwrapEcPoint(point);
+          const wrapped = await this.#wrap(
+            { lib, session },
+            realm.wrap.get(realm.currentWrap)!,
+            pair.privateKey,
+          );
+          if (wrapped !== undefined) {
+            return { wrappedKey: wrapped, publicKey, wrapKeyId: realm.currentWrap };
+          }
+          if (attempt >= WRAP_ATTEMPTS) throw new BkvError('INTERNAL', 'key wrap length refused');
+        } finally {
+          destroyQuietly(lib, session, pair.privateKey);
+          destroyQuietly(lib, session, pair.publicKey);
+        }
+      }
+    });
+  }
+
+  /**
+   * Wraps a known scalar as an OPRF key of this realm. For migrations and for the RFC 9497 test
+   * vectors only: a normal record's key is made by {@link makeOprfKey} and never exists outside.
+   */
+  async importOprfKey(scalar: Uint8Array): Promise<WrappedOprfKey> {
+    const value = scalar.length === 32 ? BigInt('0x' + Buffer.from(scalar).toString('hex')) : 0n;
+    if (value <= 0n || value >= points.P256_ORDER) throw badInput('scalar must be in [1, n-1]');
+    return this.#run('importOprfKey', async ({ lib, session }, realm) => {
+      const key = lib.C_CreateObject(session, [
+        { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_PRIVATE_KEY },
+        { type: pkcs11js.CKA_KEY_TYPE, value: pkcs11js.CKK_EC },
+        { type: pkcs11js.CKA_EC_PARAMS, value: templates.P256_EC_PARAMS },
+        { type: pkcs11js.CKA_VALUE, value: Buffer.from(scalar) },
+        ...templates.OPRF_PRIVATE_KEY,
+      ]);
+      try {
+        const wrapped = await this.#wrap({ lib, session }, realm.wrap.get(realm.currentWrap)!, key);
+        if (wrapped === undefined) throw new BkvError('INTERNAL', 'key wrap length refused');
+        return {
+          wrappedKey: wrapped,
+          publicKey: points.publicKeyOf(value),
+          wrapKeyId: realm.currentWrap,
+        };
+      } finally {
+        destroyQuietly(lib, session, key);
+      }
+    });
+  }
+
+  async evaluateOprf(key: WrappedOprfKey, blindedElement: Uint8Array): Promise<Uint8Array> {
+    // Refuse what is malformed before it reaches the HSM (protocol brief; RFC 9497 §2.1).
+    const blinded = points.parseBlindedElement(blindedElement);
+    const publicKey = points.parsePublicKey(key.publicKey);
+    const wrapped = checkWrappedKey(key.wrappedKey);
+    const { shifted, multiple } = points.offsetInput(blinded);
+
+    const [x1, x2] = await this.#run('evaluateOprf', async (step, realm) => {
+      const unwrapping = realm.wrap.get(key.wrapKeyId);
+      if (unwrapping === undefined) throw badInput(`unknown wrapping key ${key.wrapKeyId}`);
+      const k = await inputStep('unwrap', () =>
+        step.lib.C_UnwrapKeyAsync(
+          step.session,
+          { mechanism: pkcs11js.CKM_AES_KEY_WRAP },
+          unwrapping,
+          wrapped,
+          templates.UNWRAPPED_OPRF_KEY,
+        ),
+      );
+      try {
+        // Two ECDH derives (PKCS#11 v2.40 §2.3.17, CKD_NULL): x(k·B) and x(k·(B + m·G)).
+        const first = await deriveX(step, k, Buffer.from(blinded.toBytes(false)));
+        const second = await deriveX(step, k, Buffer.from(shifted.toBytes(false)));
+        return [first, second] as const;
+      } finally {
+        destroyQuietly(step.lib, step.session, k);
+      }
+    });
+    return points.recoverEvaluation(x1, x2, publicKey, multiple);
+  }
+
+  async seal(plaintext: Uint8Array, aad: Uint8Array): Promise<Uint8Array> {
+    return this.#run('seal', async ({ lib, session }, realm) => {
+      // NIST SP 800-38D: a 96-bit random nonce from the token, 128-bit tag.
+      const nonce = tokenRandom(lib, session, GCM_NONCE_BYTES);
+      lib.C_EncryptInit(session, gcm(nonce, aad), realm.seal);
+      const out = Buffer.alloc(plaintext.length + GCM_TAG_BYTES);
+      const sealed = await lib.C_EncryptAsync(session, Buffer.from(plaintext), out);
+      return new Uint8Array(Buffer.concat([nonce, sealed]));
+    });
+  }
+
+  async open(sealed: Uint8Array, aad: Uint8Array): Promise<Uint8Array> {
+    if (sealed.length < GCM_NONCE_BYTES + GCM_TAG_BYTES) throw badInput('sealed blob too short');
+    const nonce = Buffer.from(sealed.subarray(0, GCM_NONCE_BYTES));
+    const body = Buffer.from(sealed.subarray(GCM_NONCE_BYTES));
+    return this.#run('open', async ({ lib, session }, realm) => {
+      lib.C_DecryptInit(session, gcm(nonce, aad), realm.seal);
+      // A wrong tag or AAD comes back as a generic failure from some modules: a refusal here.
+      const plain = await inputStep('open', () =>
+        lib.C_DecryptAsync(session, body, Buffer.alloc(body.length)),
+      );
+      return new Uint8Array(plain);
+    });
+  }
+
+  async mac(data: Uint8Array): Promise<Uint8Array> {
+    return this.#run('mac', async ({ lib, session }, realm) => {
+      lib.C_SignInit(session, { mechanism: pkcs11js.CKM_SHA256_HMAC }, realm.mac);
+      const tag = await lib.C_SignAsync(session, Buffer.from(data), Buffer.alloc(MAC_BYTES));
+      return new Uint8Array(tag);
+    });
+  }
+
+  /** Recomputes the tag and compares in constant time; a wrong-length tag is simply false. */
+  async verifyMac(data: Uint8Array, tag: Uint8Array): Promise<boolean> {
+    const expected = await this.mac(data);
+    return tag.length === expected.length && timingSafeEqual(expected, tag);
+  }
+
+  async random(n: number): Promise<Uint8Array> {
+    if (!Number.isInteger(n) || n < 1 || n > MAX_RANDOM_BYTES) {
+      throw badInput(`random length must be 1..${MAX_RANDOM_BYTES}`);
+    }
+    return this.#run('random', async ({ lib, session }) => {
+      return new Uint8Array(tokenRandom(lib, session, n));
+    });
+  }
+
+  /** Touches the token and a realm key handle, so a vanished token or stale handle shows. */
+  async ping(): Promise<void> {
+    await this.#run('ping', async ({ lib, session }, realm) => {
+      readAttribute(lib, session, realm.seal, pkcs11js.CKA_KEY_TYPE);
+      tokenRandom(lib, session, 1);
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#inFlight > 0) await new Promise<void>((resolve) => (this.#drained = resolve));
+    await this.#connecting?.catch(() => undefined);
+    this.#current?.retire();
+    this.#current = undefined;
+    releaseModule(this.config.modulePath);
+  }
+
+  /**
+   * Runs `work` on a borrowed session. After any failure the session is replaced (closing it
+   * destroys whatever session objects and operation state it held); HSM_UNAVAILABLE also
+   * retires the connection so that the next call starts afresh.
+   */
+  async #run<T>(
+    operation: string,
+    work: (step: Step, realm: Connection['realm']) => Promise<T>,
+  ): Promise<T> {
+    if (this.#closed) throw new BkvError('HSM_UNAVAILABLE', 'HSM adapter is closed');
+    this.#inFlight += 1;
+    try {
+      const connection = await this.#connection();
+      const session = await connection.acquire();
+      let suspect = false;
+      try {
+        return await work({ lib: this.lib, session }, connection.realm);
+      } catch (err) {
+        suspect = true;
+        const error = toBkvError(err, operation);
+        if (error.code === 'HSM_UNAVAILABLE') this.#retire(connection);
+        throw error;
+      } finally {
+        connection.release(session, suspect);
+      }
+    } finally {
+      this.#inFlight -= 1;
+      if (this.#inFlight === 0) this.#drained?.();
+    }
+  }
+
+  /** The live connection, or a new one (one attempt at a time, shared by concurrent callers). */
+  async #connection(): Promise<Connection> {
+    if (this.#current !== undefined && !this.#current.retired) return this.#current;
+    this.#connecting ??= Connection.open(this.lib, this.config, false)
+      .then((connection) => {
+        if (!Buffer.from(connection.realm.realmId).equals(Buffer.from(this.realmId))) {
+          connection.retire();
+          throw new BkvError('HSM_AUTH_FAILED', 'the token now holds a different realm');
+        }
+        this.#current = connection;
+        return connection;
+      })
+      .finally(() => (this.#connecting = undefined));
+    return this.#connecting;
+  }
+
+  #retire(connection: Connection): void {
+    connection.retire();
+    if (this.#current === connection) this.#current = undefined;
+  }
+
+  /** Wraps under CKM_AES_KEY_WRAP (RFC 3394); undefined when the key's length does not fit. */
+  async #wrap(step: Step, wrappingKey: Handle, key: Handle): Promise<Uint8Array | undefined> {
+    try {
+      const out = Buffer.alloc(MAX_WRAPPED_KEY_BYTES);
+      const mechanism = { mechanism: pkcs11js.CKM_AES_KEY_WRAP };
+      return new Uint8Array(
+        await step.lib.C_WrapKeyAsync(step.session, mechanism, wrappingKey, key, out),
+      );
+    } catch (err) {
+      const name = ckrName(err);
+      if (name === 'CKR_KEY_SIZE_RANGE' || name === 'CKR_DATA_LEN_RANGE') return undefined;
+      throw err;
+    }
+  }
+}
+
+/** The x-coordinate of `k·point`: derive a session secret, read it, destroy it. */
+async function deriveX(step: Step, key: Handle, point: Buffer): Promise<Buffer> {
+  const mechanism = {
+    mechanism: pkcs11js.CKM_ECDH1_DERIVE,
+    parameter: { type: pkcs11js.CK_PARAMS_EC_DH, kdf: pkcs11js.CKD_NULL, publicData: point },
+  };
+  const secret = await step.lib.C_DeriveKeyAsync(
+    step.session,
+    mechanism,
+    key,
+    templates.ECDH_SECRET,
+  );
+  try {
+    return readAttribute(step.lib, step.session, secret, pkcs11js.CKA_VALUE);
+  } finally {
+    destroyQuietly(step.lib, step.session, secret);
+  }
+}
+
+/** Runs an HSM call whose input came from outside; a generic refusal becomes HSM_BAD_INPUT. */
+async function inputStep<T>(operation: string, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (err) {
+    const error = toBkvError(err, operation, true);
+    throw error.code === 'HSM_BAD_INPUT' ? error : err;
+  }
+}
+
+function gcm(nonce: Buffer, aad: Uint8Array): pkcs11js.Mechanism {
+  const parameter: pkcs11js.GcmParams = {
+    type: pkcs11js.CK_PARAMS_AES_GCM,
+    iv: nonce,
+    ivBits: GCM_NONCE_BYTES * 8,
+    aad: Buffer.from(aad),
+    tagBits: GCM_TAG_BYTES * 8,
+  };
+  return { mechanism: pkcs11js.CKM_AES_GCM, parameter };
+}
+
+/** CKA_EC_POINT is a DER OCTET STRING around the SEC1 point (PKCS#11 v2.40 §2.3.3). */
+function unwrapEcPoint(value: Buffer): Uint8Array {
+  if (value.length === 67 && value[0] === 0x04 && value[1] === 65)
+    return new Uint8Array(value.subarray(2));
+  if (value.length === 65 && value[0] === 0x04) return new Uint8Array(value);
+  throw new BkvError('INTERNAL', 'unexpected CKA_EC_POINT encoding');
+}
+
+/** RFC 3394 output is a multiple of 8 bytes, at least 24; refuse anything else before the HSM. */
+function checkWrappedKey(wrapped: Uint8Array): Buffer {
+  if (wrapped.length < 24 || wrapped.length > MAX_WRAPPED_KEY_BYTES || wrapped.length % 8 !== 0) {
+    throw badInput('wrapped OPRF key has an impossible length');
+  }
+  return Buffer.from(wrapped);
+}

@@ -1,0 +1,96 @@
+/**
+ * Test support, imported only by tests (`@bkv/hsm/testing`): a fresh SoftHSM token per test
+ * file, and a raw PKCS#11 session for assertions the `Hsm` interface rightly cannot make.
+ *
+ * One process (one jest worker) uses one data folder: the first call makes it under the system
+ * temp folder and points SOFTHSM2_CONF at it; later calls in the same process, and child
+ * processes that inherit SOFTHSM2_CONF, reuse it. Each call makes a token with a unique label.
+ */
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, dirname, join } from 'node:path';
+import * as pkcs11js from 'pkcs11js';
+import type { Handle, PKCS11, Template } from 'pkcs11js';
+import type { HsmConfig } from './config';
+import { ensureDevToken } from './dev-token';
+import { acquireModule, findSlotByLabel, releaseModule } from './module';
+import { findObjects } from './objects';
+
+export interface TestToken {
+  config: HsmConfig;
+  dataDir: string;
+  confPath: string;
+  /** Deletes this test's token (close every `Hsm` on it first). */
+  cleanup: () => Promise<void>;
+}
+
+/** The data folder of this process: from SOFTHSM2_CONF when set, else a new temp folder. */
+function processDataDir(): string {
+  const conf = process.env.SOFTHSM2_CONF;
+  if (conf !== undefined && conf !== '' && basename(conf) === 'softhsm2.conf') return dirname(conf);
+  const dir = mkdtempSync(join(tmpdir(), 'bkv-hsm-'));
+  process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** A new token with a unique label, ready for `openHsm(config, { initialize: true })`. */
+export async function makeTestToken(
+  options: { poolSize?: number; keyLabelPrefix?: string } = {},
+): Promise<TestToken> {
+  const tokenLabel = `test-${process.pid}-${randomBytes(6).toString('hex')}`;
+  const token = await ensureDevToken({ dataDir: processDataDir(), tokenLabel, ...options });
+  const cleanup = async () => {
+    execFileSync('softhsm2-util', ['--delete-token', '--token', tokenLabel], {
+      env: { ...process.env, SOFTHSM2_CONF: token.confPath },
+      stdio: 'pipe',
+    });
+    for (const file of [`${tokenLabel}.pin`, `${tokenLabel}.so-pin`]) {
+      rmSync(join(token.dataDir, 'pins', file), { force: true });
+    }
+  };
+  return { ...token, cleanup };
+}
+
+/**
+ * Runs `fn` with a logged-in session of its own on the config's token, through the same loaded
+ * module as the adapter (so session objects of the whole process are visible, §4.4).
+ */
+export async function withRawSession<T>(
+  config: HsmConfig,
+  fn: (lib: PKCS11, session: Handle) => T | Promise<T>,
+): Promise<T> {
+  const lib = acquireModule(config.modulePath);
+  try {
+    const slot = findSlotByLabel(lib, config.tokenLabel);
+    if (slot === undefined) throw new Error(`no token ${config.tokenLabel}`);
+    const session = lib.C_OpenSession(slot, pkcs11js.CKF_SERIAL_SESSION | pkcs11js.CKF_RW_SESSION);
+    try {
+      try {
+        lib.C_Login(session, pkcs11js.CKU_USER, config.pin.reveal());
+      } catch (err) {
+        if (!(err instanceof Error && err.message === 'CKR_USER_ALREADY_LOGGED_IN')) throw err;
+      }
+      return await fn(lib, session);
+    } finally {
+      lib.C_CloseSession(session);
+    }
+  } finally {
+    releaseModule(config.modulePath);
+  }
+}
+
+/** Handles of the objects matching `template`, seen from a raw session. */
+export function findRaw(lib: PKCS11, session: Handle, template: Template): Handle[] {
+  return findObjects(lib, session, template);
+}
+
+/** How many session objects (CKA_TOKEN false) exist on the token, for leak checks. */
+export async function countSessionObjects(config: HsmConfig): Promise<number> {
+  return withRawSession(
+    config,
+    (lib, session) =>
+      findObjects(lib, session, [{ type: pkcs11js.CKA_TOKEN, value: false }]).length,
+  );
+}
