@@ -1,7 +1,6 @@
 import {
   formatRecoveryKey,
   isRecoveryKey,
-  newBackupKey,
   parseRecoveryKey,
   RecoveryKeyError,
 } from './recovery-key';
@@ -18,13 +17,6 @@ describe('formatRecoveryKey', () => {
 
   it('refuses a key that is not 32 bytes', () => {
     expect(() => formatRecoveryKey(new Uint8Array(31))).toThrow(RangeError);
-  });
-});
-
-describe('newBackupKey', () => {
-  it('makes 32 bytes from the random source it is given', () => {
-    expect(newBackupKey(() => new Uint8Array(32).fill(7))).toEqual(new Uint8Array(32).fill(7));
-    expect(newBackupKey()).toHaveLength(32);
   });
 });
 

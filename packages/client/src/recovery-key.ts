@@ -6,8 +6,6 @@
  * copied (case, spaces, dashes, line breaks) and strict about everything else, and its errors
  * say what is wrong and where, because the reader is a person holding a sheet of paper.
  */
-import { randomBytes } from 'node:crypto';
-
 /** Bytes in a backup key, and hex digits in its written form. */
 export const RECOVERY_KEY_BYTES = 32;
 export const RECOVERY_KEY_DIGITS = 64;
@@ -49,13 +47,6 @@ const QUOTES = new Set(['"', "'", '`', '\u2018', '\u2019', '\u201c', '\u201d', '
 
 /** Separators that carry no meaning: spaces, tabs, dashes and line breaks. */
 const SEPARATORS = new Set([' ', '\t', '-', '\r', '\n']);
-
-/** Makes a new backup key from a cryptographic random source (injectable for test vectors). */
-export function newBackupKey(random: (n: number) => Uint8Array = randomBytes): Uint8Array {
-  const key = random(RECOVERY_KEY_BYTES);
-  if (key.length !== RECOVERY_KEY_BYTES) throw new Error('random source returned a short key');
-  return Uint8Array.from(key);
-}
 
 /** Writes a 32-byte key as 16 groups of 4 lowercase hex digits separated by spaces. */
 export function formatRecoveryKey(key: Uint8Array): string {
