@@ -1,0 +1,318 @@
+/**
+ * The embedded store: one SQLite file (better-sqlite3, WAL) for a single vault process, or a
+ * few on one host. better-sqlite3 is synchronous, so every method is one short transaction
+ * that never awaits; writers take the lock at BEGIN (IMMEDIATE), which is what lets several
+ * processes share the file without a read-to-write upgrade failing under WAL.
+ */
+import Database from 'better-sqlite3';
+import { BkvError } from '@bkv/protocol';
+
+import { backoffParams } from './backoff';
+import { checkCommit, checkCount, checkDate, checkEnrollment, checkId, checkStart } from './check';
+import { blob, bytes, int, kdfJson, time, toPendingEnrollment, toStoredRecord } from './rows';
+import type { Row } from './rows';
+import { sqliteError } from './sqlite-errors';
+import { SQLITE_MIGRATIONS } from './sqlite-schema';
+import { SQL } from './sqlite-sql';
+import { START_ATTEMPTS, classifyRefusedStart, recoveryGone } from './refusals';
+import type {
+  CommitOutcome,
+  NewRecord,
+  PendingEnrollment,
+  PendingRecoveryTaken,
+  StartOutcome,
+  StartRecovery,
+  Store,
+  StoredRecord,
+  WrongGuessOutcome,
+} from './store';
+
+export interface SqliteStoreOptions {
+  /** The database file; created when missing. Its folder must exist. */
+  path: string;
+  /** How long a writer waits for another connection's lock before STORE_UNAVAILABLE. */
+  busyTimeoutMs?: number;
+}
+
+/** Thrown inside a transaction to roll it back and answer `conflict`. */
+class Conflict extends Error {}
+
+export class SqliteStore implements Store {
+  private readonly db: Database.Database;
+  private readonly statements = new Map<string, Database.Statement>();
+
+  /** Opens (or creates) the file; call `migrate()` before anything else. */
+  constructor(options: SqliteStoreOptions) {
+    try {
+      this.db = new Database(options.path);
+      // The busy timeout first: switching to WAL itself may wait for another connection.
+      this.db.pragma(`busy_timeout = ${Math.trunc(options.busyTimeoutMs ?? 5000)}`);
+      this.db.pragma('journal_mode = WAL');
+      // Invariant 1 says "durably": FULL syncs the WAL at every commit, not only at checkpoints.
+      this.db.pragma('synchronous = FULL');
+    } catch (err) {
+      throw sqliteError(err);
+    }
+  }
+
+  async migrate(): Promise<void> {
+    this.guard(() =>
+      this.db
+        .transaction(() => {
+          this.db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
+            version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL) STRICT`);
+          const applied = new Set(
+            this.db.prepare('SELECT version FROM schema_migrations').pluck().all() as number[],
+          );
+          const known = SQLITE_MIGRATIONS.map((m) => m.version);
+          if ([...applied].some((v) => !known.includes(v))) {
+            throw new BkvError('INTERNAL', 'The database schema is newer than this vault');
+          }
+          const record = this.db.prepare(
+            'INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)',
+          );
+          for (const migration of SQLITE_MIGRATIONS) {
+            if (applied.has(migration.version)) continue;
+            this.db.exec(migration.sql);
+            record.run(migration.version, migration.name, Date.now());
+          }
+        })
+        .immediate(),
+    );
+  }
+
+  async ping(): Promise<void> {
+    this.guard(() => this.db.prepare('SELECT 1').get());
+  }
+
+  async close(): Promise<void> {
+    this.statements.clear();
+    this.db.close();
+  }
+
+  async getRecord(userId: string): Promise<StoredRecord | null> {
+    checkId(userId, 'userId');
+    const row = this.guard(() => this.get('getRecord', { userId }));
+    return row === undefined ? null : toStoredRecord(row);
+  }
+
+  async putEnrollment(enrollment: PendingEnrollment): Promise<void> {
+    checkEnrollment(enrollment);
+    const e = enrollment;
+    this.guard(() =>
+      this.stmt('putEnrollment').run({
+        id: e.id,
+        userId: e.userId,
+        kdf: kdfJson(e.kdf),
+        salt: blob(e.salt),
+        guessLimit: e.guessLimit,
+        oprfPublicKey: blob(e.oprfPublicKey),
+        wrappedOprfKey: blob(e.wrappedOprfKey),
+        wrapKeyId: e.wrapKeyId,
+        createdAt: e.createdAt.getTime(),
+        expiresAt: e.expiresAt.getTime(),
+      }),
+    );
+  }
+
+  async getEnrollment(id: string, userId: string, now: Date): Promise<PendingEnrollment | null> {
+    checkId(id, 'id');
+    checkId(userId, 'userId');
+    checkDate(now, 'now');
+    const row = this.guard(() => this.get('getEnrollment', { id, userId, now: now.getTime() }));
+    return row === undefined ? null : toPendingEnrollment(row);
+  }
+
+  async commitEnrollment(
+    enrollmentId: string,
+    expectedVersion: number | null,
+    record: NewRecord,
+    now: Date,
+  ): Promise<CommitOutcome> {
+    checkId(enrollmentId, 'enrollmentId');
+    checkCommit(expectedVersion, record, now);
+    const r = record;
+    const params = {
+      userId: r.userId,
+      version: r.version,
+      kdf: kdfJson(r.kdf),
+      salt: blob(r.salt),
+      guessLimit: r.guessLimit,
+      oprfPublicKey: blob(r.oprfPublicKey),
+      wrappedOprfKey: blob(r.wrappedOprfKey),
+      wrapKeyId: r.wrapKeyId,
+      sealed: blob(r.sealed),
+      now: now.getTime(),
+    };
+
+    const commit = this.db.transaction((): CommitOutcome => {
+      const consumed = this.get('consumeEnrollment', {
+        id: enrollmentId,
+        userId: r.userId,
+        now: params.now,
+      });
+      if (consumed === undefined) return { kind: 'enrollment_not_found' };
+
+      // The record changes only from the version the caller read; otherwise undo the consume.
+      const written =
+        expectedVersion === null
+          ? this.get('insertRecord', params)
+          : this.get('replaceRecord', { ...params, expectedVersion });
+      if (written === undefined) throw new Conflict();
+      this.stmt('deleteUserRecoveries').run({ userId: r.userId });
+      return { kind: 'committed' };
+    });
+
+    return this.guard(() => {
+      try {
+        return commit.immediate();
+      } catch (err) {
+        if (err instanceof Conflict) return { kind: 'conflict' };
+        throw err;
+      }
+    });
+  }
+
+  async deleteRecord(userId: string): Promise<boolean> {
+    checkId(userId, 'userId');
+    const remove = this.db.transaction(() => {
+      const deleted = this.stmt('deleteRecord').run({ userId }).changes > 0;
+      this.stmt('deleteUserEnrollments').run({ userId });
+      this.stmt('deleteUserRecoveries').run({ userId });
+      return deleted;
+    });
+    return this.guard(() => remove.immediate());
+  }
+
+  async startRecovery(start: StartRecovery): Promise<StartOutcome> {
+    checkStart(start);
+    const params = {
+      ...backoffParams(start.backoff),
+      userId: start.userId,
+      version: start.version,
+      recoveryId: start.recoveryId,
+      now: start.now.getTime(),
+      expiresAt: start.expiresAt.getTime(),
+    };
+
+    const attempt = this.db.transaction((): StartOutcome | undefined => {
+      // Invariant 1: consume the guess first; the pending recovery is written in the same
+      // transaction, so a failed insert gives the guess back.
+      const consumed = this.get('consumeGuess', params);
+      if (consumed !== undefined) {
+        this.stmt('insertRecovery').run(params);
+        return {
+          kind: 'started',
+          guessesRemaining: int(consumed, 'guesses_remaining'),
+          oprfPublicKey: bytes(consumed, 'oprf_public_key'),
+          wrappedOprfKey: bytes(consumed, 'wrapped_oprf_key'),
+          wrapKeyId: int(consumed, 'wrap_key_id'),
+        };
+      }
+
+      const refusal = classifyRefusedStart(this.get('readForRefusal', params), start);
+      if (refusal.kind === 'retry') return undefined;
+      if (refusal.kind !== 'exhausted') return refusal;
+
+      // Invariant 4: a start when none are left destroys the record in this transaction.
+      const lockedAt = this.destroyExhausted(params);
+      return lockedAt === null ? undefined : { kind: 'locked', lockedAt, destroyedNow: true };
+    });
+
+    for (let i = 0; i < START_ATTEMPTS; i += 1) {
+      const outcome = this.guard(() => attempt.immediate());
+      if (outcome !== undefined) return outcome;
+    }
+    throw new BkvError('STORE_UNAVAILABLE', 'The record kept changing during a start');
+  }
+
+  async takeRecovery(
+    recoveryId: string,
+    userId: string,
+    now: Date,
+  ): Promise<PendingRecoveryTaken | null> {
+    checkId(recoveryId, 'recoveryId');
+    checkId(userId, 'userId');
+    checkDate(now, 'now');
+    const take = this.db.transaction((): PendingRecoveryTaken | null => {
+      const taken = this.get('takeRecovery', { recoveryId, userId, now: now.getTime() });
+      if (taken === undefined) return null;
+      const version = int(taken, 'version');
+      const record = this.get('sealedAt', { userId, version });
+      if (record === undefined) return null;
+      return { userId, version, sealed: bytes(record, 'sealed') };
+    });
+    return this.guard(() => take.immediate());
+  }
+
+  async recordRightGuess(userId: string, version: number, now: Date): Promise<void> {
+    checkId(userId, 'userId');
+    checkCount(version, 'version', 1);
+    checkDate(now, 'now');
+    this.guard(() => this.stmt('rightGuess').run({ userId, version, now: now.getTime() }));
+  }
+
+  async recordWrongGuess(userId: string, version: number, now: Date): Promise<WrongGuessOutcome> {
+    checkId(userId, 'userId');
+    checkCount(version, 'version', 1);
+    checkDate(now, 'now');
+    const params = { userId, version, now: now.getTime() };
+
+    const wrong = this.db.transaction((): WrongGuessOutcome => {
+      // Invariant 4: the guess was counted at start; with none left, destroy now.
+      const lockedAt = this.destroyExhausted(params);
+      if (lockedAt !== null) return { kind: 'locked', lockedAt, destroyedNow: true };
+
+      const row = this.get('readForRefusal', params);
+      if (row?.state === 'locked') {
+        return { kind: 'locked', lockedAt: time(row, 'locked_at'), destroyedNow: false };
+      }
+      if (row === undefined || int(row, 'version') !== version) throw recoveryGone();
+      return {
+        kind: 'counted',
+        guessesRemaining: int(row, 'guess_limit') - int(row, 'guesses_used'),
+      };
+    });
+    return this.guard(() => wrong.immediate());
+  }
+
+  async purgeExpired(now: Date): Promise<number> {
+    checkDate(now, 'now');
+    const purge = this.db.transaction(() => {
+      const params = { now: now.getTime() };
+      const enrollments = this.stmt('purgeEnrollments').run(params).changes;
+      return enrollments + this.stmt('purgeRecoveries').run(params).changes;
+    });
+    return this.guard(() => purge.immediate());
+  }
+
+  /** The conditional destroy and its pending recoveries; the lock time, or null if refused. */
+  private destroyExhausted(params: { userId: string; version: number; now: number }): Date | null {
+    const destroyed = this.get('destroyExhausted', params);
+    if (destroyed === undefined) return null;
+    this.stmt('deleteUserRecoveries').run({ userId: params.userId });
+    return time(destroyed, 'locked_at');
+  }
+
+  private stmt(name: keyof typeof SQL): Database.Statement {
+    let statement = this.statements.get(name);
+    if (statement === undefined) {
+      statement = this.db.prepare(SQL[name]);
+      this.statements.set(name, statement);
+    }
+    return statement;
+  }
+
+  private get(name: keyof typeof SQL, params: object): Row | undefined {
+    return this.stmt(name).get(params) as Row | undefined;
+  }
+
+  /** Runs synchronous database work, turning driver errors into the project's codes. */
+  private guard<T>(work: () => T): T {
+    try {
+      return work();
+    } catch (err) {
+      throw sqliteError(err);
+    }
+  }
+}
