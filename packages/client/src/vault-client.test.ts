@@ -54,6 +54,10 @@ describe('VaultClient', () => {
     expect(() => new VaultClient({ url: 'ftp://vault', token: () => 't' })).toThrow(TypeError);
     const token = 'secret' as unknown as () => string;
     expect(() => new VaultClient({ url: 'https://vault', token })).toThrow(TypeError);
+    const kdf = { memoryKiB: -1, iterations: 1.5 };
+    expect(() => new VaultClient({ url: 'https://vault', token: () => 't', kdf })).toThrow(
+      /memoryKiB.*iterations/,
+    );
   });
 
   it('asks for the realm once and caches it', async () => {

@@ -11,6 +11,7 @@ import {
   finishDerivation,
   fromBase64url,
   kdfMeets,
+  kdfSchema,
   LENGTHS,
   openBackupKey,
   realmResponse,
@@ -79,7 +80,7 @@ export class VaultClient {
 
     this.#http = new VaultHttp(url, options.token, fetcher);
     this.#random = options.random ?? systemRandom;
-    this.#kdf = { ...options.kdf };
+    this.#kdf = parseKdf(options.kdf);
   }
 
   /** The realm's public description (GET /v1/realm), fetched once and then cached. */
@@ -240,6 +241,18 @@ export class VaultClient {
       throw error;
     }
   }
+}
+
+/** Checks the Argon2id override at construction, naming every problem at once. */
+function parseKdf(kdf: Partial<Kdf> | undefined): Partial<Kdf> {
+  const parsed = kdfSchema.partial().safeParse(kdf ?? {});
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map(
+      (issue) => `${issue.path.join('.')}: ${issue.message}`,
+    );
+    throw new TypeError(`options.kdf is invalid: ${problems.join('; ')}`);
+  }
+  return parsed.data;
 }
 
 /** Decodes a base64url response field of a known length, or fails with BAD_RESPONSE. */
