@@ -3,7 +3,7 @@
  * workspace packages are mapped to their sources, so tests need no build), and the ESM-only
  * noble packages are transformed to CommonJS.
  */
-const esmPackages = ['@noble', '@serenity-kit'].join('|');
+const esmPackages = ['@noble', '@serenity-kit', 'jose'].join('|');
 
 /** @type {import('jest').Config} */
 module.exports = {

@@ -1,0 +1,211 @@
+/**
+ * The express application: request ids and one log line per request, body limits, the
+ * per-IP and per-user limits, authentication, admission to HSM work, routes and errors.
+ * Routes stay thin: parse, call a use case, answer.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import {
+  BkvError,
+  commitRequest,
+  enrollRequest,
+  pendingId,
+  recoveryFinishRequest,
+  recoveryStartRequest,
+} from '@bkv/protocol';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import type { Logger } from 'pino';
+import { pinoHttp } from 'pino-http';
+import type { Authenticator } from '../auth';
+import type { VaultMetrics } from '../metrics';
+import type { UseCaseDeps } from '../use-cases/deps';
+import { commitEnrollment, startEnrollment } from '../use-cases/enroll';
+import { describeRealm } from '../use-cases/realm';
+import { describeRecord, forgetRecord } from '../use-cases/record';
+import { finishRecovery, startRecovery } from '../use-cases/recovery';
+import type { Admission } from './admission';
+import { errorHandler, notFound } from './errors';
+import type { RequestLimits } from './limits';
+
+export interface AppParts {
+  deps: UseCaseDeps;
+  logger: Logger;
+  authenticate: Authenticator;
+  limits: RequestLimits;
+  admission: Admission;
+  metrics: VaultMetrics;
+  bodyBytes: number;
+  /** Readiness: resolves when the HSM and the store answer. */
+  ready: () => Promise<void>;
+}
+
+/** What a request carries between middlewares. */
+interface VaultLocals {
+  userId?: string;
+  code?: string;
+  route?: string;
+}
+
+function locals(res: Response): VaultLocals {
+  return res.locals as VaultLocals;
+}
+
+type Handler = (req: Request, res: Response, next: NextFunction) => Promise<void> | void;
+
+const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
+
+export function createApp(parts: AppParts): express.Express {
+  const { deps, metrics } = parts;
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', false);
+
+  app.use(requestLog(parts));
+  app.use(observe(metrics));
+  app.use(express.json({ limit: parts.bodyBytes, strict: true, type: 'application/json' }));
+
+  app.get('/healthz', (_req, res) => void res.json({ status: 'ok' }));
+  app.get('/readyz', async (_req, res) => {
+    try {
+      await parts.ready();
+      res.json({ status: 'ready' });
+    } catch (err) {
+      res.status(503).json({ status: 'unavailable', reason: (err as BkvError).code ?? 'INTERNAL' });
+    }
+  });
+  app.get('/metrics', async (_req, res) => {
+    res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+  });
+
+  const v1 = express.Router();
+  v1.use(parts.limits.perIp);
+  v1.get('/realm', at('/v1/realm'), (_req, res) => void res.json(describeRealm(deps)));
+
+  // Everything else needs the account and is counted per user.
+  const user: Handler = async (req, res, next) => {
+    locals(res).userId = await parts.authenticate(req.get('authorization'));
+    next();
+  };
+  const hsmWork: Handler = async (_req, res, next) => {
+    const release = await parts.admission.enter();
+    res.once('close', release);
+    next();
+  };
+  const authed = [user, parts.limits.perUser];
+
+  v1.post('/enrollments', at('/v1/enrollments'), ...authed, hsmWork, async (req, res) => {
+    const body = enrollRequest.parse(req.body);
+    res.status(201).json(await startEnrollment(deps, uid(res), body));
+  });
+  v1.post(
+    '/enrollments/:id/commit',
+    at('/v1/enrollments/:id/commit'),
+    ...authed,
+    hsmWork,
+    async (req, res) => {
+      const id = idParam(req, 'ENROLLMENT_NOT_FOUND');
+      const body = commitRequest.parse(req.body);
+      res.status(201).json(await commitEnrollment(deps, uid(res), id, body));
+    },
+  );
+  v1.get('/record', at('/v1/record'), ...authed, async (_req, res) => {
+    res.json(await describeRecord(deps, uid(res)));
+  });
+  v1.delete('/record', at('/v1/record'), ...authed, async (_req, res) => {
+    await forgetRecord(deps, uid(res));
+    res.status(204).end();
+  });
+  v1.post('/recoveries', at('/v1/recoveries'), ...authed, hsmWork, async (req, res) => {
+    const body = recoveryStartRequest.parse(req.body);
+    res.status(201).json(await startRecovery(deps, uid(res), body));
+  });
+  v1.post(
+    '/recoveries/:id/finish',
+    at('/v1/recoveries/:id/finish'),
+    ...authed,
+    hsmWork,
+    async (req, res) => {
+      const id = idParam(req, 'RECOVERY_NOT_FOUND');
+      const body = recoveryFinishRequest.parse(req.body);
+      res.json(await finishRecovery(deps, uid(res), id, body));
+    },
+  );
+
+  app.use('/v1', v1);
+  app.use(notFound());
+  app.use(errorHandler);
+  return app;
+}
+
+function uid(res: Response): string {
+  return locals(res).userId!;
+}
+
+/** Ids that could never have been issued are simply unknown. */
+function idParam(req: Request, code: 'ENROLLMENT_NOT_FOUND' | 'RECOVERY_NOT_FOUND'): string {
+  const id = req.params.id;
+  if (!pendingId.safeParse(id).success) throw new BkvError(code, 'not found');
+  return id as string;
+}
+
+/**
+ * One line per request with the route, outcome code, latency and a hash of the user id; never
+ * headers or bodies (tokens, tags, sealed keys and elements live there).
+ */
+function requestLog({ logger }: AppParts) {
+  return pinoHttp({
+    logger,
+    genReqId: (req, res) => {
+      const given = req.headers['x-request-id'];
+      const id = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+      res.setHeader('x-request-id', id);
+      return id;
+    },
+    serializers: {
+      req: (req: { id: string; method: string }) => ({ id: req.id, method: req.method }),
+      res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
+    },
+    wrapSerializers: false,
+    customProps: (_req, res) => {
+      const route = routeOf(res as Response);
+      const { code = 'OK', userId } = locals(res as Response);
+      return { route, code, ...(userId ? { user: hashUser(userId) } : {}) };
+    },
+    customSuccessMessage: () => 'request completed',
+    customErrorMessage: () => 'request failed',
+    customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : 'info'),
+    quietReqLogger: true,
+    autoLogging: {
+      ignore: (req) => req.url === '/healthz' || req.url === '/metrics',
+    },
+  }) as unknown as Handler;
+}
+
+/** Labels the request with its route pattern, for the log line and the metrics. */
+function at(route: string): Handler {
+  return (_req, res, next) => {
+    locals(res).route = route;
+    next();
+  };
+}
+
+function routeOf(res: Response): string {
+  return locals(res).route ?? 'unmatched';
+}
+
+/** Requests by route and outcome code, and latency by route. */
+function observe(metrics: VaultMetrics): Handler {
+  return (_req, res, next) => {
+    const stop = metrics.requestSeconds.startTimer();
+    res.once('finish', () => {
+      const route = routeOf(res);
+      stop({ route });
+      metrics.requests.inc({ route, code: locals(res).code ?? 'OK' });
+    });
+    next();
+  };
+}
+
+/** A short, stable pseudonym of a user id for logs: SHA-256, first 16 hex digits. */
+export function hashUser(userId: string): string {
+  return createHash('sha256').update(userId).digest('hex').slice(0, 16);
+}

@@ -1,0 +1,61 @@
+import { BkvError, ERROR_CODES, type ErrorCode } from '@bkv/protocol';
+import type { NextFunction, Request, Response } from 'express';
+import { z } from 'zod';
+
+/**
+ * Turns anything thrown on the request path into the wire error body. Clients get the code and
+ * the few details meant for them; internal detail stays in the server log under `err`.
+ */
+export function toBkvError(err: unknown): BkvError {
+  if (err instanceof BkvError) {
+    // The schema refuses bad points first; one the HSM still refuses is the caller's input too.
+    if (err.code === 'HSM_BAD_INPUT') {
+      return new BkvError('INVALID_REQUEST', 'the request was refused', {}, err);
+    }
+    return err;
+  }
+  if (err instanceof z.ZodError) {
+    const field = err.issues[0]?.path.join('.') || undefined;
+    return new BkvError(
+      'INVALID_REQUEST',
+      `invalid request${field ? ` at ${field}` : ''}: ${err.issues[0]?.message ?? 'malformed'}`,
+      field ? { field } : {},
+    );
+  }
+  // body-parser marks its errors with a `type` and a client status.
+  const type = (err as { type?: unknown }).type;
+  if (type === 'entity.too.large') {
+    return new BkvError('INVALID_REQUEST', 'the request body is too large', {}, err);
+  }
+  if (typeof type === 'string' && (err as { status?: number }).status === 400) {
+    return new BkvError('INVALID_REQUEST', 'the request body is not valid JSON', {}, err);
+  }
+  if ((err as { status?: number }).status === 415 || type === 'encoding.unsupported') {
+    return new BkvError('INVALID_REQUEST', 'unsupported request encoding', {}, err);
+  }
+  return new BkvError('INTERNAL', 'internal error', {}, err);
+}
+
+/** The `{"error": {...}}` body and status of a code. */
+export function sendError(res: Response, error: BkvError): void {
+  const { status } = ERROR_CODES[error.code];
+  (res.locals as { code?: string }).code = error.code;
+  if (error.details.retryAfter !== undefined) {
+    res.setHeader('Retry-After', String(Math.ceil(error.details.retryAfter)));
+  }
+  res
+    .status(status)
+    .json({ error: { code: error.code, message: error.message, ...error.details } });
+}
+
+export function errorHandler(err: unknown, _req: Request, res: Response, next: NextFunction) {
+  if (res.headersSent) return next(err);
+  const error = toBkvError(err);
+  // Kept for the request log line (pino-http reads `res.err`).
+  if (ERROR_CODES[error.code].status >= 500) res.err = error;
+  sendError(res, error);
+}
+
+export function notFound(code: ErrorCode = 'NOT_FOUND') {
+  return (_req: Request, res: Response) => sendError(res, new BkvError(code, 'not found'));
+}

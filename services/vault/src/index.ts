@@ -1,0 +1,8 @@
+export { createAuthenticator, localSigningKey, mintLocalToken } from './auth';
+export { ConfigError, defaultConfig, loadConfig, type VaultConfig } from './config';
+export { createLogger } from './logger';
+export { openRealmHsm } from './hsm-setup';
+export { openStore } from './store';
+export type * from './store/store';
+export type { Policy, UseCaseDeps, VaultEvents } from './use-cases/deps';
+export { startVault, type RunningVault, type VaultOptions } from './vault';

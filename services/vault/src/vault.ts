@@ -1,0 +1,138 @@
+/**
+ * Puts the vault together from its configuration: HSM, store, auth, limits, metrics, the
+ * express app and an HTTP server with graceful shutdown.
+ */
+import { randomBytes } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import type { Hsm } from '@bkv/hsm';
+import { toBase64url } from '@bkv/protocol';
+import type { DestinationStream, Logger } from 'pino';
+import { createAuthenticator } from './auth';
+import type { VaultConfig } from './config';
+import { openRealmHsm } from './hsm-setup';
+import { Admission } from './http/admission';
+import { createApp } from './http/app';
+import { memoryLimiters, requestLimits } from './http/limits';
+import { createLogger } from './logger';
+import { createMetrics, instrumentHsm } from './metrics';
+import { openStore } from './store';
+import type { Store } from './store/store';
+import type { UseCaseDeps } from './use-cases/deps';
+
+export interface VaultOptions {
+  /** Where log lines go (stdout when absent); tests capture them here. */
+  logDestination?: DestinationStream;
+  /** The clock the use cases read; tests move it to expire things and end backoff. */
+  clock?: () => Date;
+}
+
+export interface RunningVault {
+  /** `http://host:port` as bound (port 0 in the config picks a free one). */
+  url: string;
+  deps: UseCaseDeps;
+  logger: Logger;
+  /** Stops accepting, finishes requests in flight (up to the grace period), closes all. */
+  close(): Promise<void>;
+}
+
+const PURGE_EVERY_MS = 60_000;
+
+export async function startVault(
+  config: VaultConfig,
+  options: VaultOptions = {},
+): Promise<RunningVault> {
+  const logger = createLogger(config.log.level, options.logDestination);
+  const metrics = createMetrics();
+  const rawHsm = await openRealmHsm(config, logger);
+  let store: Store;
+  try {
+    store = await openStore(storeSettings(config));
+  } catch (err) {
+    await rawHsm.close();
+    throw err;
+  }
+  const hsm: Hsm = instrumentHsm(rawHsm, metrics);
+
+  const deps: UseCaseDeps = {
+    store,
+    hsm,
+    policy: config.policy,
+    clock: options.clock ?? (() => new Date()),
+    newId: () => toBase64url(randomBytes(16)),
+    log: logger,
+    events: metrics.events,
+  };
+  const limiters = memoryLimiters(config.limits.perIp, config.limits.perUser);
+  const app = createApp({
+    deps,
+    logger,
+    metrics,
+    authenticate: await createAuthenticator(config),
+    limits: requestLimits(limiters.perIp, limiters.perUser),
+    admission: new Admission(config.hsm.maxConcurrent, config.hsm.maxQueue),
+    bodyBytes: config.limits.bodyBytes,
+    ready: async () => {
+      await Promise.all([hsm.ping(), store.ping()]);
+    },
+  });
+
+  const server = createServer(app);
+  await listen(server, config.listen.host, config.listen.port);
+  const { port } = server.address() as AddressInfo;
+  const host = config.listen.host.includes(':') ? `[${config.listen.host}]` : config.listen.host;
+  const url = `http://${host}:${port}`;
+  logger.info(
+    { url, realmId: toBase64url(hsm.realmId), store: config.store.kind },
+    'vault started',
+  );
+
+  const purge = setInterval(() => {
+    store.purgeExpired(deps.clock()).catch((err: unknown) => {
+      logger.warn({ err }, 'purging expired pending work failed');
+    });
+  }, PURGE_EVERY_MS);
+  purge.unref();
+
+  let closing: Promise<void> | undefined;
+  const close = () =>
+    (closing ??= (async () => {
+      clearInterval(purge);
+      await shutdown(server, config.shutdownGraceSeconds * 1000);
+      await Promise.allSettled([store.close(), rawHsm.close()]);
+      logger.info('vault stopped');
+    })());
+
+  return { url, deps, logger, close };
+}
+
+function storeSettings(config: VaultConfig) {
+  const store = config.store;
+  if (store.kind === 'sqlite') {
+    return {
+      kind: 'sqlite' as const,
+      path: store.path ?? path.join(config.dataDir, 'vault.sqlite'),
+    };
+  }
+  return store;
+}
+
+function listen(server: Server, host: string, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+/** Stops accepting; idle keep-alive connections close now, busy ones after their response. */
+async function shutdown(server: Server, graceMs: number): Promise<void> {
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  server.closeIdleConnections();
+  const timer = setTimeout(() => server.closeAllConnections(), graceMs);
+  await closed;
+  clearTimeout(timer);
+}
