@@ -1,0 +1,141 @@
+/**
+ * The end-user commands for passphrase escrow: enroll, recover, status, forget.
+ */
+import { writeFile } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import { formatRecoveryKey } from '@bkv/client';
+import { EXIT, type Command } from '../command';
+import { connectFlags, connectOptions, connectVault } from '../connect';
+import { readKeyFile } from '../key-file';
+import { readPassphrase, UsageError } from '../passphrase';
+
+const CONNECT_USAGE =
+  '  --vault URL          the vault (BKV_VAULT_URL, default http://127.0.0.1:8420)\n' +
+  '  --user NAME          local mode: mint a token for NAME (BKV_USER)\n' +
+  '  --token-file FILE    a bearer token (or BKV_TOKEN)\n' +
+  '  --data-dir DIR       local mode: the vault data folder (BKV_DATA_DIR, default data)\n';
+
+export const enrollCommand: Command = {
+  name: 'enroll',
+  summary: 'escrow a backup key in the vault under a passphrase',
+  usage:
+    'bkv enroll [--key-file FILE | --out FILE] [--guess-limit N] [--passphrase-file FILE]\n' +
+    '  --key-file FILE      escrow this key (64-digit form or 32 raw bytes); default a new one\n' +
+    '  --out FILE           write the new key to FILE (mode 0600) in its 64-digit form\n' +
+    '  --guess-limit N      wrong passphrases allowed before the key is destroyed\n' +
+    CONNECT_USAGE,
+  async run(argv, ctx) {
+    const { values } = parseArgs({
+      args: argv,
+      options: {
+        ...connectOptions,
+        'key-file': { type: 'string' },
+        out: { type: 'string' },
+        'guess-limit': { type: 'string' },
+        'passphrase-file': { type: 'string' },
+      },
+    });
+    const guessLimit = optionalCount(values['guess-limit'], '--guess-limit');
+    const key = values['key-file'] ? await readKeyFile(values['key-file']) : undefined;
+    const client = await connectVault(connectFlags(values), ctx);
+    const passphrase = await readPassphrase(ctx, {
+      confirm: true,
+      file: values['passphrase-file'],
+    });
+
+    const enrolled = await client.enroll(passphrase, key, guessLimit ? { guessLimit } : {});
+    if (values.out) await writeSecretFile(values.out, formatRecoveryKey(enrolled.key) + '\n');
+    ctx.stdout.write(
+      `backup key escrowed (version ${enrolled.version}); ` +
+        `${enrolled.guessLimit} wrong passphrases destroy it\n`,
+    );
+    enrolled.key.fill(0);
+    return EXIT.ok;
+  },
+};
+
+export const recoverCommand: Command = {
+  name: 'recover',
+  summary: 'recover the escrowed backup key with the passphrase',
+  usage:
+    'bkv recover (--out FILE | --show) [--passphrase-file FILE]\n' +
+    '  --out FILE           write the key to FILE (mode 0600) in its 64-digit form\n' +
+    '  --show               print the key as 64 digits\n' +
+    CONNECT_USAGE,
+  async run(argv, ctx) {
+    const { values } = parseArgs({
+      args: argv,
+      options: {
+        ...connectOptions,
+        out: { type: 'string' },
+        show: { type: 'boolean' },
+        'passphrase-file': { type: 'string' },
+      },
+    });
+    if (!values.out && !values.show)
+      throw new UsageError('say where the key goes: --out or --show');
+    const client = await connectVault(connectFlags(values), ctx);
+    const passphrase = await readPassphrase(ctx, {
+      confirm: false,
+      file: values['passphrase-file'],
+    });
+
+    const { key, version } = await client.recover(passphrase);
+    const text = formatRecoveryKey(key);
+    key.fill(0);
+    if (values.out) {
+      await writeSecretFile(values.out, text + '\n');
+      ctx.stdout.write(`backup key recovered (version ${version}) into ${values.out}\n`);
+    }
+    if (values.show) ctx.stdout.write(`${text}\n`);
+    return EXIT.ok;
+  },
+};
+
+export const statusCommand: Command = {
+  name: 'status',
+  summary: 'show whether a key is escrowed and how many guesses are left',
+  usage: 'bkv status\n' + CONNECT_USAGE,
+  async run(argv, ctx) {
+    const { values } = parseArgs({ args: argv, options: { ...connectOptions } });
+    const client = await connectVault(connectFlags(values), ctx);
+    const record = await client.status();
+    if (!record) ctx.stdout.write('no backup key escrowed\n');
+    else if (record.state === 'locked') {
+      ctx.stdout.write(`destroyed after too many wrong passphrases at ${record.lockedAt}\n`);
+    } else {
+      ctx.stdout.write(
+        `escrowed since ${record.createdAt} (version ${record.version}); ` +
+          `${record.guessesRemaining} of ${record.guessLimit} guesses left\n`,
+      );
+    }
+    return EXIT.ok;
+  },
+};
+
+export const forgetCommand: Command = {
+  name: 'forget',
+  summary: 'delete the escrowed key from the vault',
+  usage: 'bkv forget\n' + CONNECT_USAGE,
+  async run(argv, ctx) {
+    const { values } = parseArgs({ args: argv, options: { ...connectOptions } });
+    const client = await connectVault(connectFlags(values), ctx);
+    const deleted = await client.forget();
+    ctx.stdout.write(deleted ? 'escrowed key deleted\n' : 'no backup key was escrowed\n');
+    return EXIT.ok;
+  },
+};
+
+function optionalCount(text: string | undefined, flag: string): number | undefined {
+  if (text === undefined) return undefined;
+  if (!/^[1-9]\d{0,3}$/.test(text)) throw new UsageError(`${flag} takes a whole number`);
+  return Number(text);
+}
+
+/** Writes a secret to a new file that only its owner can read. */
+export async function writeSecretFile(file: string, text: string): Promise<void> {
+  await writeFile(file, text, { mode: 0o600, flag: 'wx' }).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'EEXIST') throw new UsageError(`${file} exists; choose another file`);
+    throw err;
+  });
+}

@@ -1,0 +1,54 @@
+import { BkvError, type ErrorCode } from '@bkv/protocol';
+import { UsageError } from './passphrase';
+import { EXIT } from './command';
+
+/** A sentence for people, per error code; `details` fill in the numbers. */
+const MESSAGES: Record<ErrorCode, (e: BkvError) => string> = {
+  INVALID_REQUEST: (e) => `the vault refused the request: ${e.message}`,
+  WEAK_KDF: () => 'the vault asks for stronger passphrase stretching than this client used',
+  UNAUTHENTICATED: () => 'the vault did not accept your token; get a new one',
+  WRONG_PASSPHRASE: (e) => {
+    const left = e.details.guessesRemaining ?? 0;
+    if (left === 0) return 'wrong passphrase: no guesses left; one more wrong try destroys it';
+    return `wrong passphrase: ${left} ${left === 1 ? 'guess' : 'guesses'} left`;
+  },
+  NOT_FOUND: () => 'the vault does not know that address; check --vault',
+  ENROLLMENT_NOT_FOUND: () => 'the enrollment expired or was already used; run enroll again',
+  RECOVERY_NOT_FOUND: () => 'the recovery expired or was already finished; try again',
+  NO_RECORD: () => 'there is no backup key escrowed for this account',
+  VERSION_MISMATCH: () => 'the escrowed key changed while recovering; try again',
+  LOCKED_OUT: () =>
+    'this backup key was destroyed after too many wrong passphrases; it cannot be recovered',
+  RATE_LIMITED: (e) => `too many attempts; wait ${e.details.retryAfter ?? 'a few'} seconds`,
+  INTERNAL: () => 'the vault had an internal error; try again later',
+  OVERLOADED: () => 'the vault is busy; try again in a moment',
+  STORE_UNAVAILABLE: () => 'the vault cannot reach its database; try again later',
+  HSM_UNAVAILABLE: () => 'the vault cannot reach its HSM; try again later',
+  HSM_BAD_INPUT: (e) => `the HSM refused an input: ${e.message}`,
+  HSM_AUTH_FAILED: () => 'the vault cannot log in to its HSM; the operator must check the PIN',
+  NETWORK: (e) => `cannot reach the vault: ${e.message}`,
+  BAD_RESPONSE: (e) => `the vault answered something this client cannot use: ${e.message}`,
+  SEALED_KEY_INVALID: () =>
+    'the escrowed key does not open with this passphrase; the record may be damaged',
+};
+
+/** Exit codes per error code, so scripts can tell outcomes apart. */
+const EXITS: Partial<Record<ErrorCode, number>> = {
+  WRONG_PASSPHRASE: 10,
+  LOCKED_OUT: 11,
+  NO_RECORD: 12,
+  RATE_LIMITED: 13,
+  UNAUTHENTICATED: 14,
+  NETWORK: 15,
+};
+
+export function describeError(err: unknown): { message: string; exit: number } {
+  if (err instanceof BkvError) {
+    return { message: MESSAGES[err.code](err), exit: EXITS[err.code] ?? EXIT.failure };
+  }
+  if (err instanceof UsageError) return { message: err.message, exit: EXIT.usage };
+  if (err instanceof Error && 'code' in err && err.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+    return { message: err.message, exit: EXIT.usage };
+  }
+  return { message: err instanceof Error ? err.message : String(err), exit: EXIT.failure };
+}
