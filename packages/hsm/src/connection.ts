@@ -9,7 +9,7 @@ import type { Handle, PKCS11 } from 'pkcs11js';
 import { BkvError } from '@bkv/protocol';
 import type { HsmConfig } from './config';
 import { toBkvError } from './errors';
-import { findSlotByLabel } from './module';
+import { findSlotByLabel, moduleEpoch, resetModule } from './module';
 import { findOrCreateRealm, findRealm, type RealmKeys } from './realm';
 
 const SESSION_FLAGS = pkcs11js.CKF_SERIAL_SESSION | pkcs11js.CKF_RW_SESSION;
@@ -24,6 +24,9 @@ export class Connection {
     readonly slot: Handle,
     sessions: Handle[],
     readonly realm: RealmKeys,
+    /** The module epoch these sessions and handles belong to. */
+    readonly epoch: number,
+    private readonly modulePath: string,
   ) {
     this.#idle = sessions;
   }
@@ -33,10 +36,15 @@ export class Connection {
    * all sessions of the process, §6.7.1) and finds the realm, creating it when `initialize`.
    */
   static async open(lib: PKCS11, config: HsmConfig, initialize: boolean): Promise<Connection> {
-    const slot = findSlotByLabel(lib, config.tokenLabel);
+    // A token that went away stays invisible until the module is re-initialised.
+    let slot = findSlotByLabel(lib, config.tokenLabel);
+    if (slot === undefined && (await resetModule(config.modulePath))) {
+      slot = findSlotByLabel(lib, config.tokenLabel);
+    }
     if (slot === undefined) {
       throw new BkvError('HSM_UNAVAILABLE', `no token labelled ${config.tokenLabel}`);
     }
+    const epoch = moduleEpoch(config.modulePath);
     const sessions: Handle[] = [];
     try {
       for (let i = 0; i < config.poolSize; i++)
@@ -48,7 +56,7 @@ export class Connection {
       if (realm === undefined) {
         throw new BkvError('HSM_AUTH_FAILED', 'the realm is not initialised in this token');
       }
-      return new Connection(lib, slot, sessions, realm);
+      return new Connection(lib, slot, sessions, realm, epoch, config.modulePath);
     } catch (err) {
       for (const session of sessions) closeQuietly(lib, session);
       throw toBkvError(err, 'connect');
@@ -68,6 +76,10 @@ export class Connection {
    * than reused, so that no half-finished operation state carries over to the next caller.
    */
   release(session: Handle, suspect: boolean): void {
+    if (this.#stale()) {
+      this.retire();
+      return;
+    }
     let next: Handle | undefined = session;
     if (suspect || this.#retired) {
       // Open the replacement first: closing a process's last session logs it out (§5.6).
@@ -84,13 +96,19 @@ export class Connection {
   retire(): void {
     if (this.#retired) return;
     this.#retired = true;
-    for (const session of this.#idle.splice(0)) closeQuietly(this.lib, session);
+    // After a module reset the old handles may name new sessions: leave them alone.
+    const idle = this.#idle.splice(0);
+    if (!this.#stale()) for (const session of idle) closeQuietly(this.lib, session);
     const gone = new BkvError('HSM_UNAVAILABLE', 'connection retired');
     for (const waiter of this.#waiters.splice(0)) waiter.reject(gone);
   }
 
   get retired(): boolean {
     return this.#retired;
+  }
+
+  #stale(): boolean {
+    return moduleEpoch(this.modulePath) !== this.epoch;
   }
 
   #reopen(): Handle | undefined {

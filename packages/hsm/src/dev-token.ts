@@ -153,9 +153,7 @@ function createTokenIfMissing(modulePath: string, label: string, pinPath: string
     const pin = readOrMakeSecret(pinPath);
     const soPin = readOrMakeSecret(pinPath.replace(/\.pin$/, '.so-pin'));
 
-    const free = lib
-      .C_GetSlotList(true)
-      .find((slot) => (lib.C_GetTokenInfo(slot).flags & pkcs11js.CKF_TOKEN_INITIALIZED) === 0);
+    const free = lib.C_GetSlotList(true).find((slot) => isFree(lib, slot));
     if (free === undefined) throw new BkvError('HSM_UNAVAILABLE', 'no free SoftHSM slot');
     lib.C_InitToken(free, soPin, padLabel(label));
 
@@ -174,6 +172,15 @@ function createTokenIfMissing(modulePath: string, label: string, pinPath: string
     throw toBkvError(err, 'dev token creation');
   } finally {
     releaseModule(modulePath);
+  }
+}
+
+/** A slot with an uninitialised token; a slot whose token was deleted under us is not free. */
+function isFree(lib: pkcs11js.PKCS11, slot: Buffer): boolean {
+  try {
+    return (lib.C_GetTokenInfo(slot).flags & pkcs11js.CKF_TOKEN_INITIALIZED) === 0;
+  } catch {
+    return false;
   }
 }
 

@@ -1,8 +1,10 @@
 /**
  * Loading and initialising a PKCS#11 module, once per module path per process. Several `Hsm`s
  * in one process (two realms, or tests) share the loaded module and count their references; the
- * last to close finalises it.
+ * last to close finalises it. The registry also counts the calls running on the thread pool, so
+ * that a reset (C_Finalize, C_Initialize) never pulls the module from under one of them.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import * as pkcs11js from 'pkcs11js';
 import { toBkvError } from './errors';
 
@@ -11,7 +13,17 @@ interface Loaded {
   refs: number;
   /** False when someone else in the process (graphene, another loader) initialised it first. */
   ownsInit: boolean;
+  /** Grows at each reset: handles and sessions from an older epoch are dead. */
+  epoch: number;
+  inFlight: number;
+  resetting: Promise<boolean> | undefined;
+  lastReset: number;
 }
+
+/** At most one reset per this interval while a token stays away. */
+const RESET_INTERVAL_MS = 1_000;
+/** How long a reset waits for calls in flight to finish. */
+const RESET_DRAIN_MS = 5_000;
 
 const loaded = new Map<string, Loaded>();
 
@@ -38,8 +50,69 @@ export function acquireModule(modulePath: string): pkcs11js.PKCS11 {
       throw toBkvError(err, 'module load');
     }
   }
-  loaded.set(modulePath, { lib, refs: 1, ownsInit });
+  loaded.set(modulePath, {
+    lib,
+    refs: 1,
+    ownsInit,
+    epoch: 0,
+    inFlight: 0,
+    resetting: undefined,
+    lastReset: 0,
+  });
   return lib;
+}
+
+/** The module's current epoch (see {@link resetModule}). */
+export function moduleEpoch(modulePath: string): number {
+  return loaded.get(modulePath)?.epoch ?? -1;
+}
+
+/** Marks a call that will run on the thread pool; waits while a reset is under way. */
+export async function enterModule(modulePath: string): Promise<void> {
+  const entry = loaded.get(modulePath);
+  if (entry === undefined) return;
+  if (entry.resetting !== undefined) await entry.resetting;
+  entry.inFlight += 1;
+}
+
+export function leaveModule(modulePath: string): void {
+  const entry = loaded.get(modulePath);
+  if (entry !== undefined) entry.inFlight -= 1;
+}
+
+/**
+ * Finalises and re-initialises the module, the one way to see a token that vanished and came
+ * back (SoftHSM marks such a token invalid until then; network HSM clients also want a fresh
+ * C_Initialize after losing their device). Every session and handle of the process dies, so
+ * every adapter on this module reconnects. Only when this process initialised the module, at
+ * most once per second, and after the calls in flight drained. Resolves whether it reset.
+ */
+export async function resetModule(modulePath: string): Promise<boolean> {
+  const entry = loaded.get(modulePath);
+  if (entry === undefined || !entry.ownsInit) return false;
+  if (entry.resetting !== undefined) return entry.resetting;
+  if (Date.now() - entry.lastReset < RESET_INTERVAL_MS) return false;
+  entry.lastReset = Date.now();
+  entry.resetting = (async () => {
+    const deadline = Date.now() + RESET_DRAIN_MS;
+    while (entry.inFlight > 0) {
+      if (Date.now() > deadline) return false;
+      await sleep(5);
+    }
+    try {
+      entry.lib.C_Finalize();
+    } catch {
+      // A module that lost its device may refuse to finalise cleanly; initialise anyway.
+    }
+    entry.epoch += 1;
+    try {
+      entry.lib.C_Initialize({ flags: pkcs11js.CKF_OS_LOCKING_OK });
+      return true;
+    } catch {
+      return false;
+    }
+  })().finally(() => (entry.resetting = undefined));
+  return entry.resetting;
 }
 
 /** Drops one reference; the last one finalises the module and unloads it. */

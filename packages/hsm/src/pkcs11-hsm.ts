@@ -13,7 +13,7 @@ import type { HsmConfig } from './config';
 import { Connection } from './connection';
 import { badInput, ckrName, toBkvError } from './errors';
 import type { Hsm, WrappedOprfKey } from './hsm';
-import { releaseModule } from './module';
+import { enterModule, leaveModule, moduleEpoch, releaseModule } from './module';
 import { destroyQuietly, readAttribute, tokenRandom } from './objects';
 import * as points from './points';
 import * as templates from './templates';
@@ -119,7 +119,7 @@ export class Pkcs11Hsm implements Hsm {
     const [x1, x2] = await this.#run('evaluateOprf', async (step, realm) => {
       const unwrapping = realm.wrap.get(key.wrapKeyId);
       if (unwrapping === undefined) throw badInput(`unknown wrapping key ${key.wrapKeyId}`);
-      const k = await inputStep('unwrap', () =>
+      const k = await inputStep('unwrap', step, unwrapping, () =>
         step.lib.C_UnwrapKeyAsync(
           step.session,
           { mechanism: pkcs11js.CKM_AES_KEY_WRAP },
@@ -158,7 +158,7 @@ export class Pkcs11Hsm implements Hsm {
     return this.#run('open', async ({ lib, session }, realm) => {
       lib.C_DecryptInit(session, gcm(nonce, aad), realm.seal);
       // A wrong tag or AAD comes back as a generic failure from some modules: a refusal here.
-      const plain = await inputStep('open', () =>
+      const plain = await inputStep('open', { lib, session }, realm.seal, () =>
         lib.C_DecryptAsync(session, body, Buffer.alloc(body.length)),
       );
       return new Uint8Array(plain);
@@ -221,6 +221,7 @@ export class Pkcs11Hsm implements Hsm {
       const connection = await this.#connection();
       const session = await connection.acquire();
       let suspect = false;
+      await enterModule(this.config.modulePath);
       try {
         return await work({ lib: this.lib, session }, connection.realm);
       } catch (err) {
@@ -229,7 +230,8 @@ export class Pkcs11Hsm implements Hsm {
         if (error.code === 'HSM_UNAVAILABLE') this.#retire(connection);
         throw error;
       } finally {
-        connection.release(session, suspect);
+        leaveModule(this.config.modulePath);
+        connection.release(session, suspect || connection.epoch !== this.#epoch());
       }
     } finally {
       this.#inFlight -= 1;
@@ -239,7 +241,11 @@ export class Pkcs11Hsm implements Hsm {
 
   /** The live connection, or a new one (one attempt at a time, shared by concurrent callers). */
   async #connection(): Promise<Connection> {
-    if (this.#current !== undefined && !this.#current.retired) return this.#current;
+    const current = this.#current;
+    if (current !== undefined && !current.retired && current.epoch === this.#epoch()) {
+      return current;
+    }
+    if (current !== undefined) this.#retire(current);
     this.#connecting ??= Connection.open(this.lib, this.config, false)
       .then((connection) => {
         if (!Buffer.from(connection.realm.realmId).equals(Buffer.from(this.realmId))) {
@@ -251,6 +257,10 @@ export class Pkcs11Hsm implements Hsm {
       })
       .finally(() => (this.#connecting = undefined));
     return this.#connecting;
+  }
+
+  #epoch(): number {
+    return moduleEpoch(this.config.modulePath);
   }
 
   #retire(connection: Connection): void {
@@ -293,13 +303,24 @@ async function deriveX(step: Step, key: Handle, point: Buffer): Promise<Buffer> 
   }
 }
 
-/** Runs an HSM call whose input came from outside; a generic refusal becomes HSM_BAD_INPUT. */
-async function inputStep<T>(operation: string, call: () => Promise<T>): Promise<T> {
+/**
+ * Runs an HSM call whose input came from outside; a generic refusal becomes HSM_BAD_INPUT. As
+ * a vanished token can fail the same generic way, a refusal is first checked by touching the
+ * realm key the call used: if that fails too, the token is the problem, not the input.
+ */
+async function inputStep<T>(
+  operation: string,
+  step: Step,
+  realmKey: Handle,
+  call: () => Promise<T>,
+): Promise<T> {
   try {
     return await call();
   } catch (err) {
     const error = toBkvError(err, operation, true);
-    throw error.code === 'HSM_BAD_INPUT' ? error : err;
+    if (error.code !== 'HSM_BAD_INPUT') throw err;
+    readAttribute(step.lib, step.session, realmKey, pkcs11js.CKA_KEY_TYPE);
+    throw error;
   }
 }
 
