@@ -55,6 +55,8 @@ const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
 export function createApp(parts: AppParts): express.Express {
   const { deps, metrics } = parts;
+  // Use cases log through the request's child logger, so their lines carry its request id.
+  const scoped = (req: Request): UseCaseDeps => ({ ...deps, log: req.log });
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', false);
@@ -94,7 +96,7 @@ export function createApp(parts: AppParts): express.Express {
 
   v1.post('/enrollments', at('/v1/enrollments'), ...authed, hsmWork, async (req, res) => {
     const body = enrollRequest.parse(req.body);
-    res.status(201).json(await startEnrollment(deps, uid(res), body));
+    res.status(201).json(await startEnrollment(scoped(req), uid(res), body));
   });
   v1.post(
     '/enrollments/:id/commit',
@@ -104,19 +106,19 @@ export function createApp(parts: AppParts): express.Express {
     async (req, res) => {
       const id = idParam(req, 'ENROLLMENT_NOT_FOUND');
       const body = commitRequest.parse(req.body);
-      res.status(201).json(await commitEnrollment(deps, uid(res), id, body));
+      res.status(201).json(await commitEnrollment(scoped(req), uid(res), id, body));
     },
   );
-  v1.get('/record', at('/v1/record'), ...authed, async (_req, res) => {
-    res.json(await describeRecord(deps, uid(res)));
+  v1.get('/record', at('/v1/record'), ...authed, async (req, res) => {
+    res.json(await describeRecord(scoped(req), uid(res)));
   });
-  v1.delete('/record', at('/v1/record'), ...authed, async (_req, res) => {
-    await forgetRecord(deps, uid(res));
+  v1.delete('/record', at('/v1/record'), ...authed, async (req, res) => {
+    await forgetRecord(scoped(req), uid(res));
     res.status(204).end();
   });
   v1.post('/recoveries', at('/v1/recoveries'), ...authed, hsmWork, async (req, res) => {
     const body = recoveryStartRequest.parse(req.body);
-    res.status(201).json(await startRecovery(deps, uid(res), body));
+    res.status(201).json(await startRecovery(scoped(req), uid(res), body));
   });
   v1.post(
     '/recoveries/:id/finish',
@@ -126,7 +128,7 @@ export function createApp(parts: AppParts): express.Express {
     async (req, res) => {
       const id = idParam(req, 'RECOVERY_NOT_FOUND');
       const body = recoveryFinishRequest.parse(req.body);
-      res.json(await finishRecovery(deps, uid(res), id, body));
+      res.json(await finishRecovery(scoped(req), uid(res), id, body));
     },
   );
 
@@ -165,11 +167,11 @@ function requestLog({ logger }: AppParts) {
       res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
     },
     wrapSerializers: false,
-    customProps: (_req, res) => {
-      const route = routeOf(res as Response);
-      const { code = 'OK', userId } = locals(res as Response);
-      return { route, code, ...(userId ? { user: hashUser(userId) } : {}) };
-    },
+    customSuccessObject: (_req, res, line: object) => ({ ...line, ...outcome(res as Response) }),
+    customErrorObject: (_req, res, _err, line: object) => ({
+      ...line,
+      ...outcome(res as Response),
+    }),
     customSuccessMessage: () => 'request completed',
     customErrorMessage: () => 'request failed',
     customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : 'info'),
@@ -178,6 +180,12 @@ function requestLog({ logger }: AppParts) {
       ignore: (req) => req.url === '/healthz' || req.url === '/metrics',
     },
   }) as unknown as Handler;
+}
+
+/** What the request line says of the outcome: route, code and the user's pseudonym. */
+function outcome(res: Response) {
+  const { code = 'OK', userId } = locals(res);
+  return { route: routeOf(res), code, ...(userId ? { user: hashUser(userId) } : {}) };
 }
 
 /** Labels the request with its route pattern, for the log line and the metrics. */
