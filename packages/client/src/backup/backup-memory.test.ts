@@ -1,26 +1,38 @@
 import { execFile } from 'node:child_process';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import ts from 'typescript';
 
 const run = promisify(execFile);
 const MiB = 1024 ** 2;
+const SRC = path.join(__dirname, '..');
+/** Under the package's node_modules, so that the compiled probe resolves @noble as src does. */
+const OUT = path.join(SRC, '..', 'node_modules', '.cache', `bkv-probe-${process.pid}`);
 
 /**
- * Runs the encryption probe (src/bench/encrypt-probe.ts) in a child process, compiling it on
- * load with TypeScript's transpiler, and returns its peak RSS in KiB.
+ * Compiles src/backup and src/bench to plain JavaScript for the child process, so that the
+ * child measures the encryption alone (no compiler in its heap).
  */
+beforeAll(() => {
+  for (const folder of ['backup', 'bench']) {
+    mkdirSync(path.join(OUT, folder), { recursive: true });
+    for (const name of readdirSync(path.join(SRC, folder))) {
+      if (!name.endsWith('.ts') || name.endsWith('.test.ts')) continue;
+      const source = readFileSync(path.join(SRC, folder, name), 'utf8');
+      const options = { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022 };
+      const js = ts.transpileModule(source, { compilerOptions: options }).outputText;
+      writeFileSync(path.join(OUT, folder, name.replace(/\.ts$/, '.js')), js);
+    }
+  }
+});
+
+afterAll(() => rmSync(OUT, { recursive: true, force: true }));
+
+/** Peak RSS in KiB (VmHWM, which a child does not inherit) of encrypting `bytes`. */
 async function peakRss(bytes: number): Promise<{ maxRssKiB: number; written: number }> {
-  const probe = path.join(__dirname, '..', 'bench', 'encrypt-probe.ts');
-  const loader = `
-    const ts = require('typescript');
-    const fs = require('node:fs');
-    require.extensions['.ts'] = (m, file) => m._compile(ts.transpileModule(
-      fs.readFileSync(file, 'utf8'),
-      { compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022 } },
-    ).outputText, file);
-    process.argv.splice(1, 0, ${JSON.stringify(probe)});
-    require(${JSON.stringify(probe)});`;
-  const { stdout } = await run(process.execPath, ['-e', loader, String(bytes)]);
+  const probe = path.join(OUT, 'bench', 'encrypt-probe.js');
+  const { stdout } = await run(process.execPath, [probe, String(bytes)]);
   return JSON.parse(stdout) as { maxRssKiB: number; written: number };
 }
 
@@ -35,6 +47,9 @@ describe('memory while encrypting', () => {
         `4 GiB: ${(large.maxRssKiB / 1024).toFixed(1)} MiB; growth ${growthMiB.toFixed(1)} MiB`,
     );
     expect(large.written).toBeGreaterThan(4 * 1024 * MiB);
-    expect(Math.abs(growthMiB)).toBeLessThan(16);
+
+    // Retaining what passed through would add GiBs; the peaks differ only by garbage that V8
+    // has not collected yet (up to about 14 MiB in runs here), so the bound leaves room for it.
+    expect(Math.abs(growthMiB)).toBeLessThan(24);
   });
 });
