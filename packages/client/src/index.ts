@@ -3,3 +3,4 @@ export * from './random';
 export * from './reexports';
 export * from './vault-client';
 export * from './recovery-key';
+export * from './backup';
