@@ -14,7 +14,7 @@ import type { VaultConfig } from './config';
 import { openRealmHsm } from './hsm-setup';
 import { Admission } from './http/admission';
 import { createApp } from './http/app';
-import { memoryLimiters, requestLimits } from './http/limits';
+import { openLimiters, requestLimits, type Limiters } from './http/limits';
 import { createLogger } from './logger';
 import { createMetrics, instrumentHsm } from './metrics';
 import { openStore } from './store';
@@ -64,7 +64,14 @@ export async function startVault(
     log: logger,
     events: metrics.events,
   };
-  const limiters = memoryLimiters(config.limits.perIp, config.limits.perUser);
+  // Shared in PostgreSQL when instances share a database; in memory with SQLite.
+  let limiters: Limiters;
+  try {
+    limiters = await openLimiters(config, (err) => logger.warn({ err }, 'limits connection lost'));
+  } catch (err) {
+    await Promise.allSettled([store.close(), rawHsm.close()]);
+    throw err;
+  }
   const app = createApp({
     deps,
     logger,
@@ -74,7 +81,7 @@ export async function startVault(
     admission: new Admission(config.hsm.maxConcurrent, config.hsm.maxQueue),
     bodyBytes: config.limits.bodyBytes,
     ready: async () => {
-      await Promise.all([hsm.ping(), store.ping()]);
+      await Promise.all([hsm.ping(), store.ping(), limiters.ping()]);
     },
   });
 
@@ -100,7 +107,7 @@ export async function startVault(
     (closing ??= (async () => {
       clearInterval(purge);
       await shutdown(server, config.shutdownGraceSeconds * 1000);
-      await Promise.allSettled([store.close(), rawHsm.close()]);
+      await Promise.allSettled([store.close(), rawHsm.close(), limiters.close()]);
       logger.info('vault stopped');
     })());
 
