@@ -8,7 +8,7 @@ import { BackupError } from './backup-error';
 import { ByteQueue } from './byte-queue';
 import { nodeChunkCipher, type ChunkCipher } from './chunk-cipher';
 import { diagnoseChunk } from './diagnose-chunk';
-import { constantTimeEqual, deriveFileKeys, headerMac, wipeFileKeys } from './file-keys';
+import { openHeader } from './open-header';
 import {
   chunkNonce,
   chunkWireLength,
@@ -17,12 +17,11 @@ import {
   HEADER,
   MAGIC,
   MAX_CHUNKS,
-  parseHeader,
   TAG_LENGTH,
 } from './format';
 
 export interface DecryptOptions {
-  /** Cipher implementation over the per-file payload key; node:crypto by default. */
+  /** Cipher over the per-file payload key (node:crypto by default); it must copy the key. */
   cipher?: (payloadKey: Uint8Array) => ChunkCipher;
 }
 
@@ -99,24 +98,16 @@ class DecryptStream extends Transform {
     }
   }
 
-  /** Header checks in order: layout and checksum, then the key check, then the MAC. */
+  /** Accepts the header (or fails naming why) and makes the chunk cipher. */
   private readHeader(header: Uint8Array): void {
-    const fields = parseHeader(header);
-    const keys = deriveFileKeys(this.backupKey, fields.salt);
-    this.backupKey.fill(0);
     try {
-      if (!constantTimeEqual(keys.keyCheck, fields.keyCheck)) {
-        throw new BackupError('WRONG_KEY', 'this backup was made with a different key', 0);
-      }
-      const mac = header.subarray(HEADER.mac, HEADER.length);
-      if (!constantTimeEqual(headerMac(keys.headerKey, header), mac)) {
-        throw new BackupError('DAMAGED', 'the backup header was altered (MAC mismatch)', 0);
-      }
-      this.chunkSize = fields.chunkSize;
-      this.cipher = this.makeCipher(keys.payloadKey);
+      const opened = openHeader(this.backupKey, header);
+      this.chunkSize = opened.chunkSize;
+      this.cipher = this.makeCipher(opened.payloadKey);
+      opened.payloadKey.fill(0);
       this.offset = HEADER.length;
     } finally {
-      wipeFileKeys(keys);
+      this.backupKey.fill(0);
     }
   }
 

@@ -26,7 +26,7 @@ export interface EncryptOptions {
   chunkSize?: number;
   /** Random source for the per-file salt; injected only to make test vectors. */
   random?: (n: number) => Uint8Array;
-  /** Cipher implementation over the per-file payload key; node:crypto by default. */
+  /** Cipher over the per-file payload key (node:crypto by default); it must copy the key. */
   cipher?: (payloadKey: Uint8Array) => ChunkCipher;
 }
 

@@ -3,6 +3,7 @@ export * from './backup-error';
 export * from './chunk-cipher';
 export * from './decrypt-stream';
 export * from './encrypt-stream';
+export * from './open-header';
 export {
   DEFAULT_CHUNK_SIZE,
   HEADER,
