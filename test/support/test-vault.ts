@@ -40,6 +40,7 @@ export async function startTestVault(overrides: Record<string, unknown> = {}): P
       dataDir,
       listen: { host: '127.0.0.1', port: 0 },
       hsm: {
+        ...(overrides.hsm as object),
         devToken: false,
         modulePath: token.config.modulePath,
         tokenLabel: token.config.tokenLabel,
@@ -92,7 +93,8 @@ export async function startTestVault(overrides: Record<string, unknown> = {}): P
   };
 }
 
+/** The sections merged above are not replaced whole by the overrides. */
 function withoutPolicy(overrides: Record<string, unknown>): Record<string, unknown> {
-  const { policy: _policy, ...rest } = overrides;
+  const { policy: _policy, hsm: _hsm, ...rest } = overrides;
   return rest;
 }
