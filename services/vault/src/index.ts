@@ -5,4 +5,4 @@ export { openRealmHsm } from './hsm-setup';
 export { openStore } from './store';
 export type * from './store/store';
 export type { Policy, UseCaseDeps, VaultEvents } from './use-cases/deps';
-export { startVault, type RunningVault, type VaultOptions } from './vault';
+export { startVault, storeSettings, type RunningVault, type VaultOptions } from './vault';

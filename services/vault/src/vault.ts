@@ -17,7 +17,7 @@ import { createApp } from './http/app';
 import { openLimiters, requestLimits, type Limiters } from './http/limits';
 import { createLogger } from './logger';
 import { createMetrics, instrumentHsm } from './metrics';
-import { openStore } from './store';
+import { openStore, type StoreConfig } from './store';
 import type { Store } from './store/store';
 import type { UseCaseDeps } from './use-cases/deps';
 
@@ -48,7 +48,7 @@ export async function startVault(
   const rawHsm = await openRealmHsm(config, logger);
   let store: Store;
   try {
-    store = await openStore(storeSettings(config));
+    store = await openStore(storeSettings(config, logger));
   } catch (err) {
     await rawHsm.close();
     throw err;
@@ -114,15 +114,16 @@ export async function startVault(
   return { url, deps, logger, close };
 }
 
-function storeSettings(config: VaultConfig) {
+/** The store the configuration names; SQLite lives under the data folder unless told. */
+export function storeSettings(config: VaultConfig, logger: Logger): StoreConfig {
   const store = config.store;
   if (store.kind === 'sqlite') {
-    return {
-      kind: 'sqlite' as const,
-      path: store.path ?? path.join(config.dataDir, 'vault.sqlite'),
-    };
+    return { kind: 'sqlite', path: store.path ?? path.join(config.dataDir, 'vault.sqlite') };
   }
-  return store;
+  return {
+    ...store,
+    onIdleError: (err) => logger.warn({ err }, 'an idle database connection failed'),
+  };
 }
 
 function listen(server: Server, host: string, port: number): Promise<void> {

@@ -2,7 +2,14 @@
  * Operator commands: `bkv vault start`, `bkv vault init`, `bkv vault migrate`.
  */
 import { parseArgs } from 'node:util';
-import { loadConfig, openRealmHsm, openStore, startVault, createLogger } from '@bkv/vault';
+import {
+  createLogger,
+  loadConfig,
+  openRealmHsm,
+  openStore,
+  startVault,
+  storeSettings,
+} from '@bkv/vault';
 import { toBase64url } from '@bkv/protocol';
 import { EXIT, type Command } from '../command';
 import { UsageError } from '../passphrase';
@@ -62,7 +69,7 @@ const init: Command = {
     const logger = createLogger(config.log.level);
     const hsm = await openRealmHsm(config, logger, { initialize: true });
     try {
-      const store = await openStore(storeOf(config));
+      const store = await openStore(storeSettings(config, logger));
       await store.close();
       ctx.stdout.write(`realm ${toBase64url(hsm.realmId)} ready\n`);
     } finally {
@@ -79,19 +86,12 @@ const migrate: Command = {
   async run(argv, ctx) {
     const { values } = parseArgs({ args: argv, options: configOptions });
     const config = configFrom(values, ctx.env);
-    const store = await openStore(storeOf(config));
+    const store = await openStore(storeSettings(config, createLogger(config.log.level)));
     await store.close();
     ctx.stdout.write('database schema is current\n');
     return EXIT.ok;
   },
 };
-
-function storeOf(config: ReturnType<typeof loadConfig>) {
-  const store = config.store;
-  return store.kind === 'sqlite'
-    ? { kind: 'sqlite' as const, path: store.path ?? `${config.dataDir}/vault.sqlite` }
-    : store;
-}
 
 const SUBCOMMANDS = [start, init, migrate];
 
