@@ -87,6 +87,17 @@ describe('evaluateOprf', () => {
     expect(agreed).toBe(500);
   });
 
+  it('evaluates B = G and B = -G, where sign recovery takes its rare paths', async () => {
+    const { secretKey } = p256_oprf.oprf.generateKeyPair();
+    const key = await hsm.importOprfKey(secretKey);
+    const edges = [p256.Point.BASE, p256.Point.BASE.negate(), p256.Point.BASE.double()];
+    for (const point of edges) {
+      const blinded = point.toBytes(true);
+      const expected = p256_oprf.oprf.blindEvaluate(secretKey, blinded);
+      expect(toHex(await hsm.evaluateOprf(key, blinded))).toBe(toHex(expected));
+    }
+  });
+
   it('gives the same OPRF output twice for an HSM-made key, whatever the blind', async () => {
     const key = await hsm.makeOprfKey();
     expect(key.publicKey).toHaveLength(65);

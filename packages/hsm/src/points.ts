@@ -8,6 +8,7 @@ import { badInput } from './errors';
 
 type Point = InstanceType<typeof p256.Point>;
 const { Point } = p256;
+const { Fp } = Point;
 
 /**
  * RFC 9497 §2.1 DeserializeElement for P-256: exactly 33 bytes, SEC1 compressed, on the curve,
@@ -63,11 +64,37 @@ export function recoverEvaluation(
   publicKey: Point,
   multiple: bigint,
 ): Uint8Array {
-  const candidate = Point.fromBytes(Uint8Array.of(0x02, ...x1));
-  const offset = multiple === 1n ? publicKey : publicKey.multiply(multiple);
+  const offset = (multiple === 1n ? publicKey : publicKey.multiply(multiple)).toAffine();
+  const x = bytesToBigInt(x1);
   const target = bytesToBigInt(x2);
+  if (x !== offset.x) {
+    const y = solveForY(x, target, offset);
+    if (y !== undefined) return Point.fromAffine({ x, y }).toBytes(true);
+    throw badInput('OPRF public key does not match the wrapped key');
+  }
+  return compareBothSigns(x, target, offset);
+}
 
-  // Exactly one of C + mP and -C + mP has the x-coordinate x2 (else C or P were the identity).
+/**
+ * The comparison `x(C + Q) = x2` solved for C's y without a square root (SEC 1 §2.2.1 chord
+ * rule, Q = (qx, qy), x ≠ qx): `x2 = λ² - x - qx` with `λ = (y - qy) / (x - qx)`; replacing
+ * `y²` by `x³ - 3x + b` leaves an equation linear in y. The y found must lie on the curve,
+ * which holds exactly when one of ±y satisfies the comparison.
+ */
+function solveForY(x: bigint, x2: bigint, q: { x: bigint; y: bigint }): bigint | undefined {
+  const { a, b } = Point.CURVE();
+  const ySquared = Fp.add(Fp.add(Fp.mul(Fp.sqr(x), x), Fp.mul(a, x)), b);
+  const d = Fp.sub(x, q.x);
+  const rhs = Fp.mul(Fp.add(Fp.add(x2, x), q.x), Fp.sqr(d));
+  const numerator = Fp.sub(Fp.add(ySquared, Fp.sqr(q.y)), rhs);
+  const y = Fp.div(numerator, Fp.add(q.y, q.y));
+  return Fp.eql(Fp.sqr(y), ySquared) ? y : undefined;
+}
+
+/** The brief's comparison done literally, for the rare input where C = ±Q (x = qx). */
+function compareBothSigns(x: bigint, target: bigint, q: { x: bigint; y: bigint }): Uint8Array {
+  const offset = Point.fromAffine(q);
+  const candidate = Point.fromBytes(Uint8Array.of(0x02, ...bigIntTo32Bytes(x)));
   if (xOf(candidate.add(offset)) === target) return candidate.toBytes(true);
   const negated = candidate.negate();
   if (xOf(negated.add(offset)) === target) return negated.toBytes(true);
@@ -84,6 +111,10 @@ export const P256_ORDER: bigint = Point.CURVE().n;
 
 function xOf(point: Point): bigint | undefined {
   return point.is0() ? undefined : point.toAffine().x;
+}
+
+function bigIntTo32Bytes(value: bigint): Uint8Array {
+  return Uint8Array.from(Buffer.from(value.toString(16).padStart(64, '0'), 'hex'));
 }
 
 function bytesToBigInt(bytes: Uint8Array): bigint {
