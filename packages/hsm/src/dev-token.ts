@@ -70,8 +70,10 @@ export function findSoftHsmModule(): string {
 export async function ensureDevToken(options: DevTokenOptions): Promise<DevToken> {
   const dataDir = resolve(options.dataDir);
   const modulePath = options.modulePath ?? findSoftHsmModule();
-  const confPath = writeConf(dataDir);
-  await useConf(confPath);
+  const confPath = join(dataDir, 'softhsm2.conf');
+  checkConf(confPath);
+  writeConf(dataDir, confPath);
+  if (process.env.SOFTHSM2_CONF !== confPath) await setEnvironment('SOFTHSM2_CONF', confPath);
 
   const pinPath = join(dataDir, 'pins', `${options.tokenLabel}.pin`);
   await withLock(join(dataDir, '.token-lock'), () => {
@@ -92,11 +94,10 @@ export async function ensureDevToken(options: DevTokenOptions): Promise<DevToken
 }
 
 /** Writes `<dataDir>/softhsm2.conf` (and the token folder) unless it is already there. */
-function writeConf(dataDir: string): string {
+function writeConf(dataDir: string, confPath: string): void {
   const tokenDir = join(dataDir, 'tokens');
   mkdirSync(tokenDir, { recursive: true, mode: 0o700 });
   mkdirSync(join(dataDir, 'pins'), { recursive: true, mode: 0o700 });
-  const confPath = join(dataDir, 'softhsm2.conf');
   const conf = [
     '# SoftHSM configuration for a development token (written by @bkv/hsm).',
     `directories.tokendir = ${tokenDir}`,
@@ -108,14 +109,12 @@ function writeConf(dataDir: string): string {
   if (!existsSync(confPath) || readFileSync(confPath, 'utf8') !== conf) {
     writeFileSync(confPath, conf, { mode: 0o600 });
   }
-  return confPath;
 }
 
-async function useConf(confPath: string): Promise<void> {
+/** SoftHSM reads one conf per process: a process already pointed elsewhere cannot use this one. */
+function checkConf(confPath: string): void {
   const current = process.env.SOFTHSM2_CONF;
-  if (current === undefined || current === '') {
-    await setEnvironment('SOFTHSM2_CONF', confPath);
-  } else if (resolve(current) !== confPath) {
+  if (current !== undefined && current !== '' && resolve(current) !== confPath) {
     throw new BkvError(
       'INTERNAL',
       `SOFTHSM2_CONF already names ${current}; one process uses one SoftHSM conf`,
