@@ -15,7 +15,10 @@ export function toBkvError(err: unknown): BkvError {
     return err;
   }
   if (err instanceof z.ZodError) {
-    const field = err.issues[0]?.path.join('.') || undefined;
+    const issue = err.issues[0];
+    // An unknown field is reported at the object that holds it: name the field itself.
+    const path = issue?.code === 'unrecognized_keys' ? [...issue.path, issue.keys[0]] : issue?.path;
+    const field = path?.join('.') || undefined;
     return new BkvError(
       'INVALID_REQUEST',
       `invalid request${field ? ` at ${field}` : ''}: ${err.issues[0]?.message ?? 'malformed'}`,
