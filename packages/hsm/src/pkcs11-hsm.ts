@@ -27,7 +27,7 @@ const MAX_WRAPPED_KEY_BYTES = 512;
 /** A fresh key whose PKCS#8 length is not a multiple of 8 cannot take RFC 3394: make another. */
 const WRAP_ATTEMPTS = 4;
 
-/** One step's context for error translation: input-driven steps turn refusals into BAD_INPUT. */
+/** The module and the session an operation borrowed. */
 interface Step {
   lib: PKCS11;
   session: Handle;
@@ -223,6 +223,10 @@ export class Pkcs11Hsm implements Hsm {
       let suspect = false;
       await enterModule(this.config.modulePath);
       try {
+        // After a module reset an old session handle may name someone else's new session.
+        if (connection.epoch !== this.#epoch()) {
+          throw new BkvError('HSM_UNAVAILABLE', 'the module was re-initialised; retry');
+        }
         return await work({ lib: this.lib, session }, connection.realm);
       } catch (err) {
         suspect = true;
