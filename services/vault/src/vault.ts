@@ -31,6 +31,8 @@ export interface VaultOptions {
 export interface RunningVault {
   /** `http://host:port` as bound (port 0 in the config picks a free one). */
   url: string;
+  /** The HTTP server, for operators that embed the vault (and tests that watch it). */
+  server: Server;
   deps: UseCaseDeps;
   logger: Logger;
   /** Stops accepting, finishes requests in flight (up to the grace period), closes all. */
@@ -112,7 +114,7 @@ export async function startVault(
       logger.info('vault stopped');
     })());
 
-  return { url, deps, logger, close };
+  return { url, server, deps, logger, close };
 }
 
 /** The store the configuration names; SQLite lives under the data folder unless told. */
@@ -137,11 +139,16 @@ function listen(server: Server, host: string, port: number): Promise<void> {
   });
 }
 
-/** Stops accepting; idle keep-alive connections close now, busy ones after their response. */
+/**
+ * Stops accepting; keep-alive connections close as soon as they fall idle (each answered
+ * request lets its connection go), busy ones are cut after the grace period.
+ */
 async function shutdown(server: Server, graceMs: number): Promise<void> {
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  const sweep = setInterval(() => server.closeIdleConnections(), 50);
+  const deadline = setTimeout(() => server.closeAllConnections(), graceMs);
   server.closeIdleConnections();
-  const timer = setTimeout(() => server.closeAllConnections(), graceMs);
   await closed;
-  clearTimeout(timer);
+  clearInterval(sweep);
+  clearTimeout(deadline);
 }
