@@ -62,14 +62,22 @@ export class IndependentClient {
   ) {}
 
   /** Sends one call and returns the status and parsed body, whatever the status. */
-  async send(method: string, path: string, json?: unknown): Promise<{ status: number; body: any }> {
+  async send(
+    method: string,
+    path: string,
+    json?: unknown,
+  ): Promise<{ status: number; body: any; headers: Headers }> {
     const headers: Record<string, string> = {};
     if (path !== '/v1/realm') headers.authorization = `Bearer ${this.token}`;
     if (json !== undefined) headers['content-type'] = 'application/json';
     const body = json === undefined ? undefined : JSON.stringify(json);
     const response = await fetch(`${this.url}${path}`, { method, headers, body });
     const text = await response.text();
-    return { status: response.status, body: text ? JSON.parse(text) : undefined };
+    return {
+      status: response.status,
+      body: text ? JSON.parse(text) : undefined,
+      headers: response.headers,
+    };
   }
 
   /** Sends one call, expects `status`, and throws a WireError with the realm's code otherwise. */
