@@ -146,6 +146,19 @@ describe('malformed requests', () => {
 });
 
 describe('guess refusals', () => {
+  it('refuses a recovery with a bad point before it spends a guess', async () => {
+    const client = await as('careful');
+    await client.enroll('careful');
+    for (const bad of [new Uint8Array(33), Uint8Array.of(3, ...Array(32).fill(255))]) {
+      const start = await client.send('POST', '/v1/recoveries', {
+        version: 1,
+        blindedElement: toB64(bad),
+      });
+      expect(expectError(start, 'INVALID_REQUEST').field).toBe('blindedElement');
+    }
+    expect(await client.record()).toMatchObject({ guessesRemaining: 10 });
+  });
+
   it('refuses a stale version with VERSION_MISMATCH and spends no guess', async () => {
     const client = await as('stale');
     await client.enroll('one');
