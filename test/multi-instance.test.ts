@@ -79,7 +79,7 @@ describeWithDatabase('three vault instances on one database', (serverUrl) => {
     // Starts go to the second instance, finishes to the third.
     const seen: string[] = [];
     const routed: typeof fetch = (input, init) => {
-      const url = new URL(String(input));
+      const url = new URL(input instanceof Request ? input.url : input.toString());
       const target = url.pathname.endsWith('/finish') ? cluster.urls[2]! : cluster.urls[1]!;
       const rewritten = `${target}${url.pathname}${url.search}`;
       seen.push(`${init?.method ?? 'GET'} ${rewritten}`);

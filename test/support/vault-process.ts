@@ -62,8 +62,8 @@ export function spawnVault(configFile: string, port: number, timeoutMs = 30_000)
     };
     const early = (code: number | null) => fail(new Error(`the vault exited with ${code}`));
     child.once('exit', early);
-    child.stderr!.setEncoding('utf8');
-    child.stderr!.on('data', (chunk: string) => {
+    child.stderr.setEncoding('utf8');
+    child.stderr.on('data', (chunk: string) => {
       errText += chunk;
       const url = /vault listening on (\S+)/.exec(errText)?.[1];
       if (url === undefined) return;
