@@ -93,6 +93,7 @@ export class IndependentClient {
   /** `GET /v1/realm`. */
   async realm(): Promise<Realm> {
     const body = await this.call('GET', '/v1/realm', 200);
+    if (body.suite !== 'bkv1') throw new WireError(0, 'BAD_RESPONSE', body);
     return { ...body, realmId: fromB64(body.realmId, 16) };
   }
 
