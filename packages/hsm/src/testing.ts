@@ -8,7 +8,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import * as pkcs11js from 'pkcs11js';
@@ -48,6 +48,11 @@ export async function makeTestToken(
     });
     for (const file of [`${tokenLabel}.pin`, `${tokenLabel}.so-pin`]) {
       rmSync(join(token.dataDir, 'pins', file), { force: true });
+    }
+    // The last token gone, the folder goes too; a later call in this process makes it again
+    // (SOFTHSM2_CONF keeps naming it, and SoftHSM reads the conf at its next initialisation).
+    if (readdirSync(join(token.dataDir, 'tokens')).length === 0) {
+      rmSync(token.dataDir, { recursive: true, force: true });
     }
   };
   return { ...token, cleanup };
