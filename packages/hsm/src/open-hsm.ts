@@ -1,4 +1,6 @@
 /** The entry point: load the module, connect to the token, find (or create) the realm. */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { BkvError } from '@bkv/protocol';
 import type { HsmConfig } from './config';
 import { Connection } from './connection';
 import { acquireModule, releaseModule } from './module';
@@ -10,6 +12,12 @@ export interface OpenHsmOptions {
    * initialiser). Without it, a token with no realm fails with HSM_AUTH_FAILED.
    */
   initialize?: boolean;
+  /**
+   * How long to keep trying while the token answers HSM_UNAVAILABLE (default 5,000 ms): a
+   * network HSM may still be connecting, and SoftHSM can fail to read a token folder that
+   * another process is writing at that moment.
+   */
+  connectTimeoutMs?: number;
 }
 
 /**
@@ -19,11 +27,18 @@ export interface OpenHsmOptions {
  */
 export async function openHsm(config: HsmConfig, options: OpenHsmOptions = {}): Promise<Pkcs11Hsm> {
   const lib = acquireModule(config.modulePath);
-  try {
-    const first = await Connection.open(lib, config, options.initialize === true);
-    return new Pkcs11Hsm(lib, config, first);
-  } catch (err) {
-    releaseModule(config.modulePath);
-    throw err;
+  const deadline = Date.now() + (options.connectTimeoutMs ?? 5_000);
+  for (let delay = 100; ; delay = Math.min(2 * delay, 1_000)) {
+    try {
+      const first = await Connection.open(lib, config, options.initialize === true);
+      return new Pkcs11Hsm(lib, config, first);
+    } catch (err) {
+      const retry = err instanceof BkvError && err.code === 'HSM_UNAVAILABLE';
+      if (!retry || Date.now() + delay > deadline) {
+        releaseModule(config.modulePath);
+        throw err;
+      }
+      await sleep(delay);
+    }
   }
 }

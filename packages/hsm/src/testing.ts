@@ -6,16 +6,15 @@
  * temp folder and points SOFTHSM2_CONF at it; later calls in the same process, and child
  * processes that inherit SOFTHSM2_CONF, reuse it. Each call makes a token with a unique label.
  */
-import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import * as pkcs11js from 'pkcs11js';
 import type { Handle, PKCS11, Template } from 'pkcs11js';
 import type { HsmConfig } from './config';
 import { ensureDevToken } from './dev-token';
-import { acquireModule, findSlotByLabel, releaseModule } from './module';
+import { acquireModule, findSlotByLabel, padLabel, releaseModule } from './module';
 import { findObjects } from './objects';
 
 export interface TestToken {
@@ -42,10 +41,14 @@ export async function makeTestToken(
   const tokenLabel = `test-${process.pid}-${randomBytes(6).toString('hex')}`;
   const token = await ensureDevToken({ dataDir: processDataDir(), tokenLabel, ...options });
   const cleanup = async () => {
-    execFileSync('softhsm2-util', ['--delete-token', '--token', tokenLabel], {
-      env: { ...process.env, SOFTHSM2_CONF: token.confPath },
-      stdio: 'pipe',
-    });
+    // What `softhsm2-util --delete-token` does: remove the token's folder, found by label.
+    const tokens = join(token.dataDir, 'tokens');
+    for (const dir of readdirSync(tokens)) {
+      const object = join(tokens, dir, 'token.object');
+      if (existsSync(object) && readFileSync(object).includes(padLabel(tokenLabel))) {
+        rmSync(join(tokens, dir), { recursive: true, force: true });
+      }
+    }
     for (const file of [`${tokenLabel}.pin`, `${tokenLabel}.so-pin`]) {
       rmSync(join(token.dataDir, 'pins', file), { force: true });
     }
