@@ -1,0 +1,90 @@
+/**
+ * Closed-loop load for the scenario benchmarks: `concurrency` loops each run one operation after
+ * another for a fixed time, so there are always exactly that many in flight. Every operation's
+ * latency is kept, which is cheap at these rates and gives exact percentiles.
+ */
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
+
+/** What one measurement found. Rates are per second of wall time. */
+export interface LoadResult {
+  opsPerSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+  completed: number;
+  /** Share of the wall time this process's event loop was busy (0..1). */
+  eventLoopUtilization: number;
+  /** CPU time of this whole process (all threads) per second of wall time, in cores. */
+  processCores: number;
+}
+
+/** Seconds per figure; `BENCH_SECONDS` overrides it. */
+export const BENCH_SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+
+/**
+ * Runs `op(loop, iteration)` from `concurrency` loops for `seconds` after `warmupSeconds` of
+ * unmeasured load (JIT, connection pools, HSM sessions). Any failure stops the run: a benchmark
+ * that silently counts errors as work measures nothing.
+ */
+export async function closedLoop(
+  concurrency: number,
+  op: (loop: number, iteration: number) => Promise<void>,
+  seconds = BENCH_SECONDS,
+  warmupSeconds = 1,
+): Promise<LoadResult> {
+  await run(concurrency, op, warmupSeconds, []);
+
+  const latencies: number[] = [];
+  const elu = performance.eventLoopUtilization();
+  const cpu = process.cpuUsage();
+  const wall = await run(concurrency, op, seconds, latencies);
+  const busy = performance.eventLoopUtilization(elu);
+  const used = process.cpuUsage(cpu);
+
+  latencies.sort((a, b) => a - b);
+  return {
+    opsPerSecond: latencies.length / (wall / 1000),
+    p50Ms: percentile(latencies, 0.5),
+    p99Ms: percentile(latencies, 0.99),
+    completed: latencies.length,
+    eventLoopUtilization: busy.utilization,
+    processCores: (used.user + used.system) / 1000 / wall,
+  };
+}
+
+/** Runs the loops for `seconds`; returns the wall time in ms until the last one stopped. */
+async function run(
+  concurrency: number,
+  op: (loop: number, iteration: number) => Promise<void>,
+  seconds: number,
+  latencies: number[],
+): Promise<number> {
+  const start = performance.now();
+  const end = start + seconds * 1000;
+  const loop = async (index: number) => {
+    for (let iteration = 0; performance.now() < end; iteration++) {
+      const began = performance.now();
+      await op(index, iteration);
+      latencies.push(performance.now() - began);
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, (_, i) => loop(i)));
+  return performance.now() - start;
+}
+
+/** Nearest-rank percentile of sorted values. */
+export function percentile(sorted: number[], q: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]!;
+}
+
+/** Event-loop delay while `fn` runs, p99 in ms: how long a ready callback waited. */
+export async function withLoopDelay<T>(fn: () => Promise<T>): Promise<[T, number]> {
+  const histogram = monitorEventLoopDelay({ resolution: 10 });
+  histogram.enable();
+  try {
+    const result = await fn();
+    return [result, histogram.percentile(99) / 1e6];
+  } finally {
+    histogram.disable();
+  }
+}
