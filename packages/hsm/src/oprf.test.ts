@@ -134,7 +134,7 @@ describe('evaluateOprf', () => {
     const other = await hsm.makeOprfKey();
     const blinded = p256_oprf.oprf.blind(Uint8Array.of(2)).blinded;
     const flipped = Uint8Array.from(key.wrappedKey);
-    flipped[10] ^= 0x80;
+    flipped[10] = flipped[10]! ^ 0x80;
     const bad = [
       { ...key, wrappedKey: flipped },
       { ...key, wrappedKey: key.wrappedKey.subarray(0, 13) },

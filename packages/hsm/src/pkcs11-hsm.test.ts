@@ -44,7 +44,7 @@ describe('seal and open', () => {
   it('refuses a blob under another AAD, a flipped bit and a short blob with HSM_BAD_INPUT', async () => {
     const sealed = await hsm.seal(utf8('secret'), utf8('user-1'));
     const flipped = Uint8Array.from(sealed);
-    flipped[20] ^= 1;
+    flipped[20] = flipped[20]! ^ 1;
     expect(await codeOf(hsm.open(sealed, utf8('user-2')))).toBe('HSM_BAD_INPUT');
     expect(await codeOf(hsm.open(flipped, utf8('user-1')))).toBe('HSM_BAD_INPUT');
     expect(await codeOf(hsm.open(sealed.subarray(0, 27), utf8('user-1')))).toBe('HSM_BAD_INPUT');
