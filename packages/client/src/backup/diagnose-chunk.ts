@@ -4,61 +4,64 @@
  * the nearby positions; the search runs only after a failure, so it costs nothing otherwise.
  */
 import { BackupError } from './backup-error';
-import type { ChunkCipher } from './chunk-cipher';
+import type { SealedChunk } from './chunk-reader';
 import { chunkNonce, chunkWireLength, MAX_CHUNKS } from './format';
 
 /** How far from its expected position a misplaced chunk is looked for, either way. */
 export const MISPLACED_SEARCH = 16;
 
-/** A chunk as read: its frame (the AAD), flag, ciphertext pieces and tag. */
-export interface ReadChunk {
-  frame: Uint8Array;
-  final: boolean;
-  ciphertext: readonly Uint8Array[];
-  tag: Uint8Array;
-}
+/** Opens `chunk` as if it were at `index`; true when it verifies there. */
+export type TryIndex = (chunk: SealedChunk, nonce: Uint8Array) => boolean | Promise<boolean>;
 
 /**
- * The error for a chunk that does not open at position `index`, starting at byte `offset`:
- * DUPLICATE_CHUNK (it is an earlier chunk again), OUT_OF_ORDER (a later chunk came early),
- * else DAMAGED.
+ * The error for a chunk that does not open at its position: DUPLICATE_CHUNK (it is an earlier
+ * chunk again), OUT_OF_ORDER (a later chunk came early), else DAMAGED.
  */
-export function diagnoseChunk(
-  cipher: ChunkCipher,
-  chunk: ReadChunk,
-  index: number,
-  offset: number,
+export async function diagnoseChunk(chunk: SealedChunk, opens: TryIndex): Promise<BackupError> {
+  for (const other of candidates(chunk.index)) {
+    if (await opens(chunk, chunkNonce(other, chunk.final))) return misplaced(chunk, other);
+  }
+  return damaged(chunk);
+}
+
+/** The same, for a cipher that answers at once (no promise per try). */
+export function diagnoseChunkSync(
+  chunk: SealedChunk,
+  opens: (chunk: SealedChunk, nonce: Uint8Array) => boolean,
 ): BackupError {
-  const candidates = [0];
+  for (const other of candidates(chunk.index)) {
+    if (opens(chunk, chunkNonce(other, chunk.final))) return misplaced(chunk, other);
+  }
+  return damaged(chunk);
+}
+
+/** Index 0 first (a file spliced onto another's start), then nearest first. */
+function candidates(index: number): number[] {
+  const list = [0];
   for (let distance = 1; distance <= MISPLACED_SEARCH; distance++) {
-    candidates.push(index - distance, index + distance);
+    list.push(index - distance, index + distance);
   }
+  return list.filter((other) => other !== index && other >= 0 && other < MAX_CHUNKS);
+}
 
-  for (const other of candidates) {
-    if (other === index || other < 0 || other >= MAX_CHUNKS) continue;
-    const nonce = chunkNonce(other, chunk.final);
-    const plaintext = cipher.open(nonce, chunk.frame, chunk.ciphertext, chunk.tag);
-    if (plaintext === undefined) continue;
-    for (const piece of plaintext) piece.fill(0);
-
-    if (other < index) {
-      return new BackupError(
-        'DUPLICATE_CHUNK',
-        `chunk ${index} at byte ${offset} is a copy of chunk ${other}`,
-        offset,
-      );
-    }
-    return new BackupError(
-      'OUT_OF_ORDER',
-      `chunk ${index} at byte ${offset} is chunk ${other}: chunks were reordered or removed`,
-      offset,
-    );
+function misplaced(chunk: SealedChunk, other: number): BackupError {
+  const where = `chunk ${chunk.index} at byte ${chunk.offset}`;
+  if (other < chunk.index) {
+    return new BackupError('DUPLICATE_CHUNK', `${where} is a copy of chunk ${other}`, chunk.offset);
   }
+  return new BackupError(
+    'OUT_OF_ORDER',
+    `${where} is chunk ${other}: chunks were reordered or removed`,
+    chunk.offset,
+  );
+}
 
-  const end = offset + chunkWireLength(chunk.ciphertext.reduce((n, p) => n + p.length, 0));
+function damaged(chunk: SealedChunk): BackupError {
+  const length = chunk.ciphertext.reduce((n, piece) => n + piece.length, 0);
+  const end = chunk.offset + chunkWireLength(length);
   return new BackupError(
     'DAMAGED',
-    `chunk ${index} (bytes ${offset} to ${end - 1}) is damaged: it does not authenticate`,
-    offset,
+    `chunk ${chunk.index} (bytes ${chunk.offset} to ${end - 1}) is damaged: it does not authenticate`,
+    chunk.offset,
   );
 }

@@ -4,22 +4,10 @@
  */
 import { randomBytes } from 'node:crypto';
 import { Transform, type TransformCallback } from 'node:stream';
-import { BackupError } from './backup-error';
-import { ByteQueue } from './byte-queue';
 import { nodeChunkCipher, type ChunkCipher } from './chunk-cipher';
-import { deriveFileKeys, headerMac, wipeFileKeys } from './file-keys';
-import {
-  chunkNonce,
-  DEFAULT_CHUNK_SIZE,
-  encodeFrame,
-  HEADER,
-  headerPrefix,
-  isValidChunkSize,
-  MAX_CHUNK_SIZE,
-  MAX_CHUNKS,
-  MIN_CHUNK_SIZE,
-  SALT_LENGTH,
-} from './format';
+import { ChunkWriter, type PlainChunk } from './chunk-writer';
+import { sealHeader } from './file-header';
+import { chunkSizeOption } from './format';
 
 export interface EncryptOptions {
   /** Plaintext bytes per chunk, 64 B to 16 MiB; default 1 MiB. */
@@ -40,35 +28,19 @@ export function createEncryptStream(
   backupKey: Uint8Array,
   options: EncryptOptions = {},
 ): Transform {
-  const chunkSize = options.chunkSize ?? DEFAULT_CHUNK_SIZE;
-  if (!isValidChunkSize(chunkSize)) {
-    throw new BackupError(
-      'INVALID_OPTIONS',
-      `chunk size must be an integer from ${MIN_CHUNK_SIZE} to ${MAX_CHUNK_SIZE} bytes`,
-    );
-  }
-
-  // The header: a fresh salt, the per-file keys it gives, the key check and the header MAC.
-  const salt = Uint8Array.from((options.random ?? randomBytes)(SALT_LENGTH));
-  const keys = deriveFileKeys(backupKey, salt);
-  const prefix = headerPrefix({ chunkSize, salt, keyCheck: keys.keyCheck });
-  const header = new Uint8Array(HEADER.length);
-  header.set(prefix, 0);
-  header.set(headerMac(keys.headerKey, prefix), HEADER.mac);
-  const cipher = (options.cipher ?? nodeChunkCipher)(keys.payloadKey);
-  wipeFileKeys(keys);
-
-  return new EncryptStream(header, chunkSize, cipher);
+  const chunkSize = chunkSizeOption(options.chunkSize);
+  const { header, payloadKey } = sealHeader(backupKey, chunkSize, options.random ?? randomBytes);
+  const cipher = (options.cipher ?? nodeChunkCipher)(payloadKey);
+  payloadKey.fill(0);
+  return new EncryptStream(header, new ChunkWriter(chunkSize), cipher);
 }
 
 class EncryptStream extends Transform {
-  private readonly queue = new ByteQueue();
-  private index = 0;
   private headerSent = false;
 
   constructor(
     private readonly header: Uint8Array,
-    private readonly chunkSize: number,
+    private readonly writer: ChunkWriter,
     private readonly cipher: ChunkCipher,
   ) {
     super();
@@ -77,10 +49,8 @@ class EncryptStream extends Transform {
   override _transform(data: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
     try {
       this.sendHeader();
-      this.queue.push(data);
-
-      // A full chunk is sealed as "more" only once a byte beyond it has arrived.
-      while (this.queue.length > this.chunkSize) this.seal(false, this.chunkSize);
+      this.writer.push(data);
+      for (let chunk = this.writer.next(); chunk; chunk = this.writer.next()) this.seal(chunk);
       done();
     } catch (error) {
       done(error as Error);
@@ -89,10 +59,8 @@ class EncryptStream extends Transform {
 
   override _flush(done: TransformCallback): void {
     try {
-      // What is left (0 to chunkSize bytes) is the final chunk; it is empty only for an empty
-      // input, because a full chunk is never sealed as "more" without a byte after it.
       this.sendHeader();
-      this.seal(true, this.queue.length);
+      this.seal(this.writer.finish());
       done();
     } catch (error) {
       done(error as Error);
@@ -105,16 +73,11 @@ class EncryptStream extends Transform {
     this.headerSent = true;
   }
 
-  /** Seals the next `length` bytes as chunk `index` and pushes frame, ciphertext and tag. */
-  private seal(final: boolean, length: number): void {
-    if (this.index >= MAX_CHUNKS) {
-      throw new BackupError('TOO_LARGE', `a backup holds at most ${MAX_CHUNKS} chunks`);
-    }
-    const frame = encodeFrame(final, length);
-    const sealed = this.cipher.seal(chunkNonce(this.index, final), frame, this.queue.take(length));
-    this.push(frame);
+  /** Seals one chunk and pushes its frame, ciphertext pieces and tag without joining them. */
+  private seal(chunk: PlainChunk): void {
+    const sealed = this.cipher.seal(chunk.nonce, chunk.frame, chunk.plaintext);
+    this.push(chunk.frame);
     for (const piece of sealed.ciphertext) this.push(piece);
     this.push(sealed.tag);
-    this.index++;
   }
 }

@@ -56,6 +56,18 @@ export function isValidChunkSize(size: number): boolean {
   return Number.isInteger(size) && size >= MIN_CHUNK_SIZE && size <= MAX_CHUNK_SIZE;
 }
 
+/** A chunk size option, defaulted and checked. @throws BackupError INVALID_OPTIONS */
+export function chunkSizeOption(chunkSize: number | undefined): number {
+  const size = chunkSize ?? DEFAULT_CHUNK_SIZE;
+  if (!isValidChunkSize(size)) {
+    throw new BackupError(
+      'INVALID_OPTIONS',
+      `chunk size must be an integer from ${MIN_CHUNK_SIZE} to ${MAX_CHUNK_SIZE} bytes`,
+    );
+  }
+  return size;
+}
+
 /**
  * The header up to its checksum (61 bytes): magic, version, chunk size, salt and key check.
  * The caller appends the checksum over these bytes, then the MAC over all 65 bytes.

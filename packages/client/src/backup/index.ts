@@ -3,7 +3,8 @@ export * from './backup-error';
 export * from './chunk-cipher';
 export * from './decrypt-stream';
 export * from './encrypt-stream';
-export * from './open-header';
+export * from './file-header';
+export * from './web-backup';
 export {
   DEFAULT_CHUNK_SIZE,
   HEADER,

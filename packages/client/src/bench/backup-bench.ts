@@ -15,6 +15,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createDecryptStream } from '../backup/decrypt-stream';
 import { createEncryptStream } from '../backup/encrypt-stream';
+import { decryptBackupIterable, encryptBackupIterable } from '../backup/web-backup';
 import { countingSink } from './pattern';
 
 const MiB = 1 << 20;
@@ -108,6 +109,13 @@ async function throughput(): Promise<void> {
         createDecryptStream(key),
         countingSink(),
       ),
+    webEncrypt: async () => {
+      for await (const piece of encryptBackupIterable(key, plaintext)) void piece;
+    },
+    webDecrypt: async () => {
+      const source = pieces(backupBytes, backupBytes.length);
+      for await (const piece of decryptBackupIterable(key, source)) void piece;
+    },
   });
 
   const row = (name: string, mbps: number, raw: number) =>
@@ -116,6 +124,9 @@ async function throughput(): Promise<void> {
   console.log(`backup v1, 1 MiB chunks, ${TOTAL / MiB} MiB in 64 KiB pieces, best of ${ROUNDS}`);
   console.log(row('encrypt', speeds.encrypt!, speeds.rawEncrypt!));
   console.log(row('decrypt', speeds.decrypt!, speeds.rawDecrypt!));
+  console.log('WebCrypto path (async iterables, as in a browser), against the same raw figures:');
+  console.log(row('encrypt', speeds.webEncrypt!, speeds.rawEncrypt!));
+  console.log(row('decrypt', speeds.webDecrypt!, speeds.rawDecrypt!));
 }
 
 /**
