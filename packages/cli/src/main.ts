@@ -3,7 +3,11 @@
  * `bkv`: end-user commands on top of the client, and operator commands for the vault.
  */
 import { EXIT, type CliContext, type Command } from './command';
+import { decryptCommand } from './commands/decrypt';
+import { encryptCommand } from './commands/encrypt';
 import { forgetCommand, enrollCommand, recoverCommand, statusCommand } from './commands/escrow';
+import { keyCommand } from './commands/key';
+import { modeCommand } from './commands/mode';
 import { tokenCommand } from './commands/token';
 import { vaultCommand } from './commands/vault';
 import { processContext } from './context';
@@ -14,6 +18,10 @@ export const COMMANDS: Command[] = [
   recoverCommand,
   statusCommand,
   forgetCommand,
+  keyCommand,
+  encryptCommand,
+  decryptCommand,
+  modeCommand,
   tokenCommand,
   vaultCommand,
 ];

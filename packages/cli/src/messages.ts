@@ -1,6 +1,8 @@
+import { BackupError, RecoveryKeyError } from '@bkv/client';
 import { BkvError, type ErrorCode } from '@bkv/protocol';
-import { UsageError } from './passphrase';
 import { EXIT } from './command';
+import { backupExit, INVALID_KEY_EXIT } from './commands/key';
+import { UsageError } from './passphrase';
 
 /** A sentence for people, per error code; `details` fill in the numbers. */
 const MESSAGES: Record<ErrorCode, (e: BkvError) => string> = {
@@ -47,6 +49,10 @@ export function describeError(err: unknown): { message: string; exit: number } {
     return { message: MESSAGES[err.code](err), exit: EXITS[err.code] ?? EXIT.failure };
   }
   if (err instanceof UsageError) return { message: err.message, exit: EXIT.usage };
+  if (err instanceof RecoveryKeyError) {
+    return { message: `not a valid 64-digit key: ${err.message}`, exit: INVALID_KEY_EXIT };
+  }
+  if (err instanceof BackupError) return { message: err.message, exit: backupExit(err) };
   if (err instanceof Error && 'code' in err && err.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
     return { message: err.message, exit: EXIT.usage };
   }
