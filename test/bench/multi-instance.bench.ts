@@ -12,6 +12,7 @@
  * only SQLite runs. `BKV_BENCH_SECONDS` sets the measured time per row (default 6).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
+import { makeTestToken } from '@bkv/hsm/testing';
 import { call } from '../support/http';
 import { createScratchDatabase, TEST_DATABASE_URL } from '../support/pg-database';
 import { startVaultCluster, type VaultCluster } from '../support/vault-cluster';
@@ -144,6 +145,17 @@ export async function main(): Promise<void> {
     `${USERS} users recovering in parallel, ${MEASURE_MS / 1000} s per row after ` +
       `${WARM_UP_MS / 1000} s warm-up; HSM pool ${HSM_POOL} per process; loopback HTTP.\n`,
   );
+  // One token outlives the rows: the last token's cleanup removes the whole SoftHSM folder,
+  // and a token made in a folder made again was not usable from child processes.
+  const keeper = await makeTestToken();
+  try {
+    await measureAll();
+  } finally {
+    await keeper.cleanup();
+  }
+}
+
+async function measureAll(): Promise<void> {
   const rows: Row[] = [];
   rows.push(await measure('sqlite', { kind: 'sqlite' }, 1));
 
