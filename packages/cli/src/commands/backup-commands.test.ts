@@ -5,9 +5,8 @@
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { PassThrough, Readable } from 'node:stream';
 import { formatRecoveryKey } from '@bkv/client';
-import type { CliContext } from '../command';
+import { fakeContext, type FakeOptions } from '../fake-context.testing';
 import { decryptCommand } from './decrypt';
 import { encryptCommand } from './encrypt';
 import { keyCommand } from './key';
@@ -15,39 +14,8 @@ import { keyCommand } from './key';
 const KEY = Uint8Array.from({ length: 32 }, (_, i) => 3 * i + 1);
 const OTHER = Uint8Array.from({ length: 32 }, (_, i) => 200 - i);
 
-interface Fake {
-  ctx: CliContext;
-  out: () => Buffer;
-  err: () => string;
-}
-
 /** A context with `stdin` as piped input (or a terminal), answers for prompts, TTY flags. */
-function fake(options: { stdin?: Buffer; answers?: string[]; tty?: boolean } = {}): Fake {
-  const collect = (stream: PassThrough) => {
-    const pieces: Buffer[] = [];
-    stream.on('data', (piece: Buffer) => pieces.push(piece));
-    return () => Buffer.concat(pieces);
-  };
-  const stdout = Object.assign(new PassThrough(), { isTTY: options.tty ?? false });
-  const stderr = Object.assign(new PassThrough(), { isTTY: options.tty ?? false });
-  const stdin = Object.assign(Readable.from(options.stdin ? [options.stdin] : []), {
-    isTTY: options.stdin === undefined,
-  });
-  const answers = [...(options.answers ?? [])];
-  const ctx: CliContext = {
-    stdin,
-    stdout,
-    stderr,
-    env: {},
-    prompt: async () => {
-      const answer = answers.shift();
-      if (answer === undefined) throw new Error('unexpected prompt');
-      return answer;
-    },
-  };
-  const err = collect(stderr);
-  return { ctx, out: collect(stdout), err: () => err().toString() };
-}
+const fake = (options: FakeOptions = {}) => fakeContext(options);
 
 let dir: string;
 let keyFile: string;

@@ -5,10 +5,9 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { PassThrough, Readable } from 'node:stream';
 import { formatRecoveryKey } from '@bkv/client';
 import { startTestVault, type TestVault } from '../../../../test/support/test-vault';
-import type { CliContext } from '../command';
+import { fakeContext } from '../fake-context.testing';
 import { decryptCommand } from './decrypt';
 import { encryptCommand } from './encrypt';
 import { modeCommand } from './mode';
@@ -31,21 +30,13 @@ afterAll(async () => {
 
 /** A context for `user` with the passphrase in the env and `answers` for prompts. */
 async function fake(user: string, answers: string[] = []) {
-  const text = (stream: PassThrough) => {
-    let all = '';
-    stream.on('data', (piece: Buffer) => (all += piece.toString()));
-    return () => all;
+  const env = {
+    BKV_VAULT_URL: t.url,
+    BKV_TOKEN: await t.tokenFor(user),
+    BKV_PASSPHRASE: PASSPHRASE,
   };
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  const ctx: CliContext = {
-    stdin: Object.assign(Readable.from([]), { isTTY: true }),
-    stdout,
-    stderr,
-    env: { BKV_VAULT_URL: t.url, BKV_TOKEN: await t.tokenFor(user), BKV_PASSPHRASE: PASSPHRASE },
-    prompt: async () => answers.shift() ?? '',
-  };
-  return { ctx, out: text(stdout), err: text(stderr) };
+  const f = fakeContext({ env, answers });
+  return { ...f, out: () => f.out().toString() };
 }
 
 describe('bkv mode', () => {
