@@ -145,8 +145,8 @@ export async function main(): Promise<void> {
     `${USERS} users recovering in parallel, ${MEASURE_MS / 1000} s per row after ` +
       `${WARM_UP_MS / 1000} s warm-up; HSM pool ${HSM_POOL} per process; loopback HTTP.\n`,
   );
-  // One token outlives the rows: the last token's cleanup removes the whole SoftHSM folder,
-  // and a token made in a folder made again was not usable from child processes.
+  // One token outlives the rows, so the SoftHSM folder of this process (removed with its last
+  // token) stays put between rows; a child vault once failed to log in after it was remade.
   const keeper = await makeTestToken();
   try {
     await measureAll();
