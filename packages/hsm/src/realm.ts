@@ -1,8 +1,9 @@
 /**
  * The realm's keys inside the token: an AES-256 wrapping key, an AES-256 sealing key, an HMAC
- * key and a data object holding the realm id. All are token objects found by label; together
- * they share a 16-byte realm tag in CKA_ID (8 bytes of creation time, 8 random), which is how
- * one realm is told from another when two processes raced to create one.
+ * key and a data object, the realm marker, holding the realm id. All are token objects found
+ * by label. The keys share a random 16-byte key id in CKA_ID; the marker holds an order tag
+ * (8 bytes of its creation time, 8 random), the realm id and that key id. The order tag is how
+ * processes that raced to create a realm agree on one.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import * as pkcs11js from 'pkcs11js';
@@ -25,7 +26,7 @@ const APPLICATION = 'bkv realm';
 const FIRST_GENERATION = 1;
 
 /** How long a creator waits before re-reading, so that a concurrent creator's objects show. */
-const RACE_SETTLE_MS = 300;
+const RACE_SETTLE_MS = 500;
 
 /** Finds the realm under `prefix`, or undefined when none was initialised. */
 export function findRealm(lib: PKCS11, session: Handle, prefix: string): RealmKeys | undefined {
@@ -35,8 +36,10 @@ export function findRealm(lib: PKCS11, session: Handle, prefix: string): RealmKe
 
 /**
  * Finds the realm or creates it. Idempotent, and safe against a concurrent creator in another
- * process: each creator writes a complete realm, waits, re-reads, and every process keeps the
- * realm with the lowest tag (the earliest created); a creator that lost removes its own objects.
+ * process: each creator writes a complete realm (marker last), waits, re-reads, and every
+ * process keeps the realm whose marker has the lowest order tag (the earliest written); a
+ * creator that lost removes its own objects. The tag's time is taken just before the marker
+ * is written, so the window a re-read must cover is one object write, not four.
  */
 export async function findOrCreateRealm(
   lib: PKCS11,
@@ -46,25 +49,39 @@ export async function findOrCreateRealm(
   const existing = findRealm(lib, session, prefix);
   if (existing !== undefined) return existing;
 
-  // The tag orders realms by creation time; the random half breaks ties.
-  const time = Buffer.alloc(8);
-  time.writeBigUInt64BE(BigInt(Date.now()));
-  const tag = Buffer.concat([time, tokenRandom(lib, session, 8)]);
-  const created = createRealmObjects(lib, session, prefix, tag);
+  const keyId = tokenRandom(lib, session, 16);
+  const created = createRealmKeys(lib, session, prefix, keyId);
+  const marker: Marker = {
+    order: Buffer.concat([timeBytes(), tokenRandom(lib, session, 8)]),
+    realmId: tokenRandom(lib, session, 16),
+    keyId,
+  };
+  created.push(createMarker(lib, session, prefix, marker));
 
   // Re-read after the settle time; keep the earliest realm, drop ours if it lost.
   await sleep(RACE_SETTLE_MS);
   const winner = lowestMarker(lib, session, prefix);
   if (winner === undefined) throw new BkvError('HSM_UNAVAILABLE', 'realm vanished after creation');
-  if (!winner.tag.equals(tag)) {
+  if (!winner.order.equals(marker.order)) {
     for (const handle of created) lib.C_DestroyObject(session, handle);
   }
   return loadKeys(lib, session, prefix, winner);
 }
 
 interface Marker {
-  tag: Buffer;
+  /** Creation time (8 bytes, big-endian ms) and 8 random bytes: lowest wins. */
+  order: Buffer;
   realmId: Buffer;
+  /** The CKA_ID of the realm's keys. */
+  keyId: Buffer;
+}
+
+const MARKER_BYTES = 48;
+
+function timeBytes(): Buffer {
+  const time = Buffer.alloc(8);
+  time.writeBigUInt64BE(BigInt(Date.now()));
+  return time;
 }
 
 /** Label of a realm key: `<prefix><role>.g<generation>`. */
@@ -72,43 +89,35 @@ function keyLabel(prefix: string, role: 'wrap' | 'seal' | 'mac', generation: num
   return `${prefix}${role}.g${generation}`;
 }
 
-/** Generates the three keys, then the marker last: a marker means a complete realm. */
-function createRealmObjects(lib: PKCS11, session: Handle, prefix: string, tag: Buffer): Handle[] {
+/** Generates the three keys; the marker, written after them, makes them a realm. */
+function createRealmKeys(lib: PKCS11, session: Handle, prefix: string, keyId: Buffer): Handle[] {
   const aes = { mechanism: pkcs11js.CKM_AES_KEY_GEN };
   const generic = { mechanism: pkcs11js.CKM_GENERIC_SECRET_KEY_GEN };
   const g = FIRST_GENERATION;
-  const handles = [
-    lib.C_GenerateKey(
-      session,
-      aes,
-      templates.realmSecretKey(keyLabel(prefix, 'wrap', g), tag, templates.WRAP_KEY_USES),
-    ),
-    lib.C_GenerateKey(
-      session,
-      aes,
-      templates.realmSecretKey(keyLabel(prefix, 'seal', g), tag, templates.SEAL_KEY_USES),
-    ),
-    lib.C_GenerateKey(
-      session,
-      generic,
-      templates.realmSecretKey(keyLabel(prefix, 'mac', g), tag, templates.MAC_KEY_USES),
-    ),
+  const key = (role: 'wrap' | 'seal' | 'mac', uses: pkcs11js.Template) =>
+    templates.realmSecretKey(keyLabel(prefix, role, g), keyId, uses);
+  return [
+    lib.C_GenerateKey(session, aes, key('wrap', templates.WRAP_KEY_USES)),
+    lib.C_GenerateKey(session, aes, key('seal', templates.SEAL_KEY_USES)),
+    lib.C_GenerateKey(session, generic, key('mac', templates.MAC_KEY_USES)),
   ];
-  const realmId = tokenRandom(lib, session, 16);
-  handles.push(
-    lib.C_CreateObject(session, [
-      { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_DATA },
-      { type: pkcs11js.CKA_TOKEN, value: true },
-      { type: pkcs11js.CKA_PRIVATE, value: true },
-      { type: pkcs11js.CKA_LABEL, value: `${prefix}realm` },
-      { type: pkcs11js.CKA_APPLICATION, value: APPLICATION },
-      { type: pkcs11js.CKA_VALUE, value: Buffer.concat([tag, realmId]) },
-    ]),
-  );
-  return handles;
 }
 
-/** The realm marker with the lowest tag (tag || realmId in CKA_VALUE). */
+function createMarker(lib: PKCS11, session: Handle, prefix: string, marker: Marker): Handle {
+  return lib.C_CreateObject(session, [
+    { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_DATA },
+    { type: pkcs11js.CKA_TOKEN, value: true },
+    { type: pkcs11js.CKA_PRIVATE, value: true },
+    { type: pkcs11js.CKA_LABEL, value: `${prefix}realm` },
+    { type: pkcs11js.CKA_APPLICATION, value: APPLICATION },
+    {
+      type: pkcs11js.CKA_VALUE,
+      value: Buffer.concat([marker.order, marker.realmId, marker.keyId]),
+    },
+  ]);
+}
+
+/** The realm marker with the lowest order tag. */
 function lowestMarker(lib: PKCS11, session: Handle, prefix: string): Marker | undefined {
   const handles = findObjects(lib, session, [
     { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_DATA },
@@ -118,19 +127,23 @@ function lowestMarker(lib: PKCS11, session: Handle, prefix: string): Marker | un
   let lowest: Marker | undefined;
   for (const handle of handles) {
     const value = readAttribute(lib, session, handle, pkcs11js.CKA_VALUE);
-    if (value.length !== 32) continue;
-    const marker = { tag: value.subarray(0, 16), realmId: value.subarray(16) };
-    if (lowest === undefined || Buffer.compare(marker.tag, lowest.tag) < 0) lowest = marker;
+    if (value.length !== MARKER_BYTES) continue;
+    const marker = {
+      order: value.subarray(0, 16),
+      realmId: value.subarray(16, 32),
+      keyId: value.subarray(32, 48),
+    };
+    if (lowest === undefined || Buffer.compare(marker.order, lowest.order) < 0) lowest = marker;
   }
   return lowest;
 }
 
-/** Finds the keys carrying the marker's tag and sorts them by the role in their label. */
+/** Finds the keys carrying the marker's key id and sorts them by the role in their label. */
 function loadKeys(lib: PKCS11, session: Handle, prefix: string, marker: Marker): RealmKeys {
   const handles = findObjects(lib, session, [
     { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_SECRET_KEY },
     { type: pkcs11js.CKA_TOKEN, value: true },
-    { type: pkcs11js.CKA_ID, value: marker.tag },
+    { type: pkcs11js.CKA_ID, value: marker.keyId },
   ]);
   const pattern = new RegExp(`^${prefix.replace(/\./g, '\\.')}(wrap|seal|mac)\\.g(\\d+)$`);
   const wrap = new Map<number, Handle>();
