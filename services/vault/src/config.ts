@@ -87,6 +87,12 @@ const configSchema = z.strictObject({
   log: z.strictObject({
     level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
   }),
+  /** Web app origins allowed to call `/v1` from a browser; exact, e.g. "https://app.example". */
+  cors: z.strictObject({
+    origins: z.array(
+      z.string().refine(isOrigin, 'must be an exact origin (scheme://host[:port]), no wildcard'),
+    ),
+  }),
   shutdownGraceSeconds: z.number().min(0),
 });
 
@@ -120,6 +126,7 @@ export function defaultConfig(): VaultConfig {
       bodyBytes: 4096,
     },
     log: { level: 'info' },
+    cors: { origins: [] },
     shutdownGraceSeconds: 10,
   };
 }
@@ -195,6 +202,11 @@ export function loadConfig(options: LoadConfigOptions = {}): Readonly<VaultConfi
 function applyUrlEnv(merged: Record<string, unknown>, env: NodeJS.ProcessEnv): void {
   if (env.BKV_DATABASE_URL) merged.store = { kind: 'postgres', url: env.BKV_DATABASE_URL };
   if (env.BKV_HSM_PIN_ENV) setPath(merged, ['hsm', 'pinEnv'], env.BKV_HSM_PIN_ENV);
+  // `BKV_CORS_ORIGINS`: a comma-separated list of exact origins, replacing the file's.
+  if (env.BKV_CORS_ORIGINS !== undefined) {
+    const origins = env.BKV_CORS_ORIGINS.split(',').map((origin) => origin.trim());
+    setPath(merged, ['cors', 'origins'], origins.filter(Boolean));
+  }
 }
 
 function crossChecks(config: VaultConfig): string[] {
@@ -219,6 +231,16 @@ function crossChecks(config: VaultConfig): string[] {
     );
   }
   return problems;
+}
+
+/** True for the serialised origin of an http(s) URL, as a browser sends it in `Origin`. */
+function isOrigin(text: string): boolean {
+  try {
+    const url = new URL(text);
+    return (url.protocol === 'https:' || url.protocol === 'http:') && url.origin === text;
+  } catch {
+    return false;
+  }
 }
 
 export function isLoopback(host: string): boolean {

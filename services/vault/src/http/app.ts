@@ -23,6 +23,7 @@ import { describeRealm } from '../use-cases/realm';
 import { describeRecord, forgetRecord } from '../use-cases/record';
 import { finishRecovery, startRecovery } from '../use-cases/recovery';
 import type { Admission } from './admission';
+import { cors, type CorsConfig } from './cors';
 import { errorHandler, notFound } from './errors';
 import type { RequestLimits } from './limits';
 
@@ -34,6 +35,8 @@ export interface AppParts {
   admission: Admission;
   metrics: VaultMetrics;
   bodyBytes: number;
+  /** Web app origins answered with CORS headers on `/v1`; none when absent. */
+  cors?: CorsConfig;
   /** Readiness: resolves when the HSM and the store answer. */
   ready: () => Promise<void>;
 }
@@ -132,6 +135,7 @@ export function createApp(parts: AppParts): express.Express {
     },
   );
 
+  app.use('/v1', cors(parts.cors ?? { origins: [] }));
   app.use('/v1', v1);
   app.use(notFound());
   app.use(errorHandler);
