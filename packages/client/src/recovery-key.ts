@@ -53,7 +53,8 @@ export function formatRecoveryKey(key: Uint8Array): string {
   if (key.length !== RECOVERY_KEY_BYTES) {
     throw new RangeError(`a backup key has ${RECOVERY_KEY_BYTES} bytes, got ${key.length}`);
   }
-  const hex = Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('hex');
+  // By hand rather than Buffer, so that the key reads and writes the same in a browser.
+  const hex = Array.from(key, (byte) => byte.toString(16).padStart(2, '0')).join('');
   return hex.match(/.{4}/g)!.join(' ');
 }
 
@@ -97,7 +98,7 @@ export function parseRecoveryKey(text: string): Uint8Array {
       `${digits.length} digits found, ${RECOVERY_KEY_DIGITS} needed${groups}`,
     );
   }
-  return Uint8Array.from(Buffer.from(digits, 'hex'));
+  return Uint8Array.from(digits.match(/../g)!, (pair) => parseInt(pair, 16));
 }
 
 /** True when `text` reads as a 64-digit key. */
