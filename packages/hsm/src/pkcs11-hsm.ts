@@ -16,25 +16,28 @@ import type { Hsm, WrappedOprfKey } from './hsm';
 import { enterModule, leaveModule, moduleEpoch, releaseModule } from './module';
 import { destroyQuietly, readAttribute, tokenRandom } from './objects';
 import * as points from './points';
+import {
+  checkWrappedKey,
+  deriveX,
+  gcm,
+  GCM_NONCE_BYTES,
+  GCM_TAG_BYTES,
+  inputStep,
+  MAX_WRAPPED_KEY_BYTES,
+  unwrapEcPoint,
+  type Step,
+} from './steps';
 import * as templates from './templates';
 
-const GCM_NONCE_BYTES = 12;
-const GCM_TAG_BYTES = 16;
 const MAC_BYTES = 32;
 const MAX_RANDOM_BYTES = 65_536;
-/** RFC 3394 output is the input plus 8 bytes; a P-256 PKCS#8 key stays well under this. */
-const MAX_WRAPPED_KEY_BYTES = 512;
 /** A fresh key whose PKCS#8 length is not a multiple of 8 cannot take RFC 3394: make another. */
 const WRAP_ATTEMPTS = 4;
 
-/** The module and the session an operation borrowed. */
-interface Step {
-  lib: PKCS11;
-  session: Handle;
-}
-
 export class Pkcs11Hsm implements Hsm {
   readonly realmId: Uint8Array;
+  /** A private copy, so that a caller writing into `realmId` cannot confuse reconnection. */
+  readonly #realmId: Buffer;
   #current: Connection | undefined;
   #connecting: Promise<Connection> | undefined;
   #inFlight = 0;
@@ -48,7 +51,8 @@ export class Pkcs11Hsm implements Hsm {
     first: Connection,
   ) {
     this.#current = first;
-    this.realmId = first.realm.realmId;
+    this.realmId = new Uint8Array(first.realm.realmId);
+    this.#realmId = Buffer.from(first.realm.realmId);
   }
 
   async makeOprfKey(): Promise<WrappedOprfKey> {
@@ -88,13 +92,19 @@ export class Pkcs11Hsm implements Hsm {
     const value = scalar.length === 32 ? BigInt('0x' + Buffer.from(scalar).toString('hex')) : 0n;
     if (value <= 0n || value >= points.P256_ORDER) throw badInput('scalar must be in [1, n-1]');
     return this.#run('importOprfKey', async ({ lib, session }, realm) => {
-      const key = lib.C_CreateObject(session, [
-        { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_PRIVATE_KEY },
-        { type: pkcs11js.CKA_KEY_TYPE, value: pkcs11js.CKK_EC },
-        { type: pkcs11js.CKA_EC_PARAMS, value: templates.P256_EC_PARAMS },
-        { type: pkcs11js.CKA_VALUE, value: Buffer.from(scalar) },
-        ...templates.OPRF_PRIVATE_KEY,
-      ]);
+      const secret = Buffer.from(scalar);
+      let key: Handle;
+      try {
+        key = lib.C_CreateObject(session, [
+          { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_PRIVATE_KEY },
+          { type: pkcs11js.CKA_KEY_TYPE, value: pkcs11js.CKK_EC },
+          { type: pkcs11js.CKA_EC_PARAMS, value: templates.P256_EC_PARAMS },
+          { type: pkcs11js.CKA_VALUE, value: secret },
+          ...templates.OPRF_PRIVATE_KEY,
+        ]);
+      } finally {
+        secret.fill(0);
+      }
       try {
         const wrapped = await this.#wrap({ lib, session }, realm.wrap.get(realm.currentWrap)!, key);
         if (wrapped === undefined) throw new BkvError('INTERNAL', 'key wrap length refused');
@@ -252,7 +262,7 @@ export class Pkcs11Hsm implements Hsm {
     if (current !== undefined) this.#retire(current);
     this.#connecting ??= Connection.open(this.lib, this.config, false)
       .then((connection) => {
-        if (!Buffer.from(connection.realm.realmId).equals(Buffer.from(this.realmId))) {
+        if (!this.#realmId.equals(connection.realm.realmId)) {
           connection.retire();
           throw new BkvError('HSM_AUTH_FAILED', 'the token now holds a different realm');
         }
@@ -286,71 +296,4 @@ export class Pkcs11Hsm implements Hsm {
       throw err;
     }
   }
-}
-
-/** The x-coordinate of `k·point`: derive a session secret, read it, destroy it. */
-async function deriveX(step: Step, key: Handle, point: Buffer): Promise<Buffer> {
-  const mechanism = {
-    mechanism: pkcs11js.CKM_ECDH1_DERIVE,
-    parameter: { type: pkcs11js.CK_PARAMS_EC_DH, kdf: pkcs11js.CKD_NULL, publicData: point },
-  };
-  const secret = await step.lib.C_DeriveKeyAsync(
-    step.session,
-    mechanism,
-    key,
-    templates.ECDH_SECRET,
-  );
-  try {
-    return readAttribute(step.lib, step.session, secret, pkcs11js.CKA_VALUE);
-  } finally {
-    destroyQuietly(step.lib, step.session, secret);
-  }
-}
-
-/**
- * Runs an HSM call whose input came from outside; a generic refusal becomes HSM_BAD_INPUT. As
- * a vanished token can fail the same generic way, a refusal is first checked by touching the
- * realm key the call used: if that fails too, the token is the problem, not the input.
- */
-async function inputStep<T>(
-  operation: string,
-  step: Step,
-  realmKey: Handle,
-  call: () => Promise<T>,
-): Promise<T> {
-  try {
-    return await call();
-  } catch (err) {
-    const error = toBkvError(err, operation, true);
-    if (error.code !== 'HSM_BAD_INPUT') throw err;
-    readAttribute(step.lib, step.session, realmKey, pkcs11js.CKA_KEY_TYPE);
-    throw error;
-  }
-}
-
-function gcm(nonce: Buffer, aad: Uint8Array): pkcs11js.Mechanism {
-  const parameter: pkcs11js.GcmParams = {
-    type: pkcs11js.CK_PARAMS_AES_GCM,
-    iv: nonce,
-    ivBits: GCM_NONCE_BYTES * 8,
-    aad: Buffer.from(aad),
-    tagBits: GCM_TAG_BYTES * 8,
-  };
-  return { mechanism: pkcs11js.CKM_AES_GCM, parameter };
-}
-
-/** CKA_EC_POINT is a DER OCTET STRING around the SEC1 point (PKCS#11 v2.40 §2.3.3). */
-function unwrapEcPoint(value: Buffer): Uint8Array {
-  if (value.length === 67 && value[0] === 0x04 && value[1] === 65)
-    return new Uint8Array(value.subarray(2));
-  if (value.length === 65 && value[0] === 0x04) return new Uint8Array(value);
-  throw new BkvError('INTERNAL', 'unexpected CKA_EC_POINT encoding');
-}
-
-/** RFC 3394 output is a multiple of 8 bytes, at least 24; refuse anything else before the HSM. */
-function checkWrappedKey(wrapped: Uint8Array): Buffer {
-  if (wrapped.length < 24 || wrapped.length > MAX_WRAPPED_KEY_BYTES || wrapped.length % 8 !== 0) {
-    throw badInput('wrapped OPRF key has an impossible length');
-  }
-  return Buffer.from(wrapped);
 }
