@@ -235,6 +235,8 @@ function crossChecks(config: VaultConfig): string[] {
 
 /** True for the serialised origin of an http(s) URL, as a browser sends it in `Origin`. */
 function isOrigin(text: string): boolean {
+  // A pattern such as https://*.example.org would parse, but is never an origin.
+  if (text.includes('*')) return false;
   try {
     const url = new URL(text);
     return (url.protocol === 'https:' || url.protocol === 'http:') && url.origin === text;
