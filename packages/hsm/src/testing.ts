@@ -21,7 +21,11 @@ export interface TestToken {
   config: HsmConfig;
   dataDir: string;
   confPath: string;
-  /** Deletes this test's token (close every `Hsm` on it first). */
+  /**
+   * Deletes this test's token (close every `Hsm` on it first). The process's folder stays:
+   * SoftHSM may still hold it, and a folder made again under a live module once left a token
+   * that child processes could not log in to.
+   */
   cleanup: () => Promise<void>;
 }
 
@@ -30,6 +34,7 @@ function processDataDir(): string {
   const conf = process.env.SOFTHSM2_CONF;
   if (conf !== undefined && conf !== '' && basename(conf) === 'softhsm2.conf') return dirname(conf);
   const dir = mkdtempSync(join(tmpdir(), 'bkv-hsm-'));
+  // Removed when a plain Node process exits; a jest worker may be stopped before its hooks run.
   process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
   return dir;
 }
@@ -51,11 +56,6 @@ export async function makeTestToken(
     }
     for (const file of [`${tokenLabel}.pin`, `${tokenLabel}.so-pin`]) {
       rmSync(join(token.dataDir, 'pins', file), { force: true });
-    }
-    // The last token gone, the folder goes too; a later call in this process makes it again
-    // (SOFTHSM2_CONF keeps naming it, and SoftHSM reads the conf at its next initialisation).
-    if (readdirSync(join(token.dataDir, 'tokens')).length === 0) {
-      rmSync(token.dataDir, { recursive: true, force: true });
     }
   };
   return { ...token, cleanup };
