@@ -21,6 +21,8 @@ import { mintLocalToken } from '@bkv/vault';
 
 /** What the timed loop needs for one user; all of it computed before the clock starts. */
 export interface PreparedUser {
+  /** The token's subject: the vault's user id. */
+  userId: string;
   authorization: string;
   startBody: string;
   expectedEvaluated: string;
@@ -89,6 +91,7 @@ async function prepareUser(vault: VaultEndpoint, i: number, kdf: Kdf): Promise<P
   if (finished.version !== enrolled.version) throw new Error('recovered another version');
 
   return {
+    userId: `bench-${i}`,
     authorization,
     startBody,
     expectedEvaluated: started.evaluatedElement as string,
