@@ -9,8 +9,11 @@
  * ECDH derives, HSM open of the sealed payload, the counter reset.
  *
  * The database is `BKV_TEST_DATABASE_URL` (a scratch database is made and dropped); without it
- * only SQLite runs. `BKV_BENCH_SECONDS` sets the measured time per row (default 6).
+ * only SQLite runs. `BKV_BENCH_SECONDS` sets the measured time per round (default 4),
+ * `BKV_BENCH_ROUNDS` the rounds (default 3).
  */
+import { readFileSync } from 'node:fs';
+import { availableParallelism, loadavg } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { makeTestToken } from '@bkv/hsm/testing';
 import { call } from '../support/http';
@@ -18,9 +21,12 @@ import { createScratchDatabase, TEST_DATABASE_URL } from '../support/pg-database
 import { startVaultCluster, type VaultCluster } from '../support/vault-cluster';
 
 const USERS = 48;
-const WARM_UP_MS = 1500;
-const MEASURE_MS = Number(process.env.BKV_BENCH_SECONDS ?? 6) * 1000;
+const WARM_UP_MS = 1000;
+const MEASURE_MS = Number(process.env.BKV_BENCH_SECONDS ?? 4) * 1000;
+const ROUNDS = Number(process.env.BKV_BENCH_ROUNDS ?? 3);
 const HSM_POOL = 4;
+/** Linux's USER_HZ, the unit of /proc/<pid>/stat times. */
+const CLOCK_TICKS = 100;
 
 /** One user's recovery, ready to replay. */
 interface Replay {
@@ -34,8 +40,10 @@ interface Row {
   store: string;
   instances: number;
   perSecond: number;
+  rates: number[];
   p50: number;
   p99: number;
+  cpuMs: number;
   errors: number;
 }
 
@@ -81,18 +89,34 @@ async function recoverOnce(urls: string[], turn: number, replay: Replay): Promis
   return finished.status === 200;
 }
 
+/** CPU seconds (user + system) a process has used, from /proc; undefined off Linux. */
+function cpuSeconds(pid: number | undefined): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+  } catch {
+    return undefined;
+  }
+}
+
+function clusterCpu(cluster: VaultCluster): number {
+  return cluster.instances.reduce((sum, p) => sum + (cpuSeconds(p.child.pid) ?? NaN), 0);
+}
+
 /** Every user recovers in a loop of its own; counts what completes inside the window. */
-async function load(cluster: VaultCluster, replays: Replay[]): Promise<Omit<Row, 'store'>> {
+async function load(setup: Setup): Promise<Sample> {
   const latencies: number[] = [];
   let errors = 0;
-  const begin = Date.now();
-  const measureFrom = begin + WARM_UP_MS;
+  const measureFrom = Date.now() + WARM_UP_MS;
   const end = measureFrom + MEASURE_MS;
+  let cpuFrom = NaN;
+  const mark = setTimeout(() => (cpuFrom = clusterCpu(setup.cluster)), WARM_UP_MS);
   await Promise.all(
-    replays.map(async (replay, i) => {
+    setup.replays.map(async (replay, i) => {
       for (let turn = i; Date.now() < end; turn += 1) {
         const t0 = performance.now();
-        const ok = await recoverOnce(cluster.urls, turn, replay);
+        const ok = await recoverOnce(setup.cluster.urls, turn, replay);
         const done = Date.now();
         if (done < measureFrom || done > end) continue;
         if (ok) latencies.push(performance.now() - t0);
@@ -100,41 +124,67 @@ async function load(cluster: VaultCluster, replays: Replay[]): Promise<Omit<Row,
       }
     }),
   );
-  latencies.sort((a, b) => a - b);
-  const at = (q: number) =>
-    latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0;
-  return {
-    instances: cluster.urls.length,
-    perSecond: latencies.length / (MEASURE_MS / 1000),
-    p50: at(0.5),
-    p99: at(0.99),
-    errors,
-  };
+  clearTimeout(mark);
+  const cpu = clusterCpu(setup.cluster) - cpuFrom;
+  return { latencies, errors, cpuMsPerRecovery: (cpu * 1000) / latencies.length };
 }
 
-async function measure(name: string, store: Record<string, unknown>, instances: number) {
-  const cluster = await startVaultCluster({ instances, store, hsmPoolSize: HSM_POOL });
+interface Setup {
+  store: string;
+  cluster: VaultCluster;
+  replays: Replay[];
+}
+
+interface Sample {
+  latencies: number[];
+  errors: number;
+  cpuMsPerRecovery: number;
+}
+
+async function setUp(store: string, settings: Record<string, unknown>, instances: number) {
+  const cluster = await startVaultCluster({ instances, store: settings, hsmPoolSize: HSM_POOL });
+  const replays: Replay[] = [];
   try {
-    const replays: Replay[] = [];
-    for (let i = 0; i < USERS; i += 1) replays.push(await prepare(cluster, `user-${i}`));
-    await sleep(200);
-    return { store: name, ...(await load(cluster, replays)) };
-  } finally {
+    for (let i = 0; i < USERS; i += 1)
+      replays.push(await prepare(cluster, `${store}-${instances}-user-${i}`));
+  } catch (err) {
     await cluster.close();
+    throw err;
   }
+  return { store, cluster, replays };
+}
+
+/** The median round's rate, with latency quantiles over all rounds. */
+function summarise(setup: Setup, samples: Sample[]): Row {
+  const rates = samples.map((s) => s.latencies.length / (MEASURE_MS / 1000)).sort((a, b) => a - b);
+  const all = samples.flatMap((s) => s.latencies).sort((a, b) => a - b);
+  const at = (q: number) => all[Math.min(all.length - 1, Math.floor(q * all.length))] ?? 0;
+  const cpu = samples.map((s) => s.cpuMsPerRecovery).sort((a, b) => a - b);
+  return {
+    store: setup.store,
+    instances: setup.cluster.urls.length,
+    perSecond: rates[Math.floor(rates.length / 2)]!,
+    rates,
+    p50: at(0.5),
+    p99: at(0.99),
+    cpuMs: cpu[Math.floor(cpu.length / 2)]!,
+    errors: samples.reduce((sum, s) => sum + s.errors, 0),
+  };
 }
 
 function printTable(rows: Row[]): void {
   const line = (cells: string[]) =>
-    process.stdout.write(`| ${cells.map((c, i) => c.padStart(i < 1 ? 10 : 12)).join(' | ')} |\n`);
-  line(['store', 'instances', 'recoveries/s', 'p50 ms', 'p99 ms', 'errors']);
+    process.stdout.write(`| ${cells.map((c, i) => c.padStart(i === 3 ? 18 : 10)).join(' | ')} |\n`);
+  line(['store', 'instances', 'recov/s', 'rounds', 'p50 ms', 'p99 ms', 'vault CPU', 'errors']);
   for (const r of rows) {
     line([
       r.store,
       String(r.instances),
       r.perSecond.toFixed(0),
+      r.rates.map((x) => x.toFixed(0)).join(' '),
       r.p50.toFixed(1),
       r.p99.toFixed(1),
+      `${r.cpuMs.toFixed(1)} ms`,
       String(r.errors),
     ]);
   }
@@ -142,37 +192,46 @@ function printTable(rows: Row[]): void {
 
 export async function main(): Promise<void> {
   process.stdout.write(
-    `${USERS} users recovering in parallel, ${MEASURE_MS / 1000} s per row after ` +
-      `${WARM_UP_MS / 1000} s warm-up; HSM pool ${HSM_POOL} per process; loopback HTTP.\n`,
+    `${USERS} users recovering in parallel; ${ROUNDS} interleaved rounds of ` +
+      `${MEASURE_MS / 1000} s (after ${WARM_UP_MS / 1000} s warm-up) per configuration; HSM ` +
+      `pool ${HSM_POOL} per process; loopback HTTP; ${availableParallelism()} cores, load ` +
+      `${loadavg()[0]!.toFixed(1)}. recov/s is the median round; vault CPU is per recovery, ` +
+      'summed over the vault processes.\n',
   );
   // One token outlives the rows, so the SoftHSM folder of this process (removed with its last
   // token) stays put between rows; a child vault once failed to log in after it was remade.
   const keeper = await makeTestToken();
+  const database = TEST_DATABASE_URL && (await createScratchDatabase(TEST_DATABASE_URL));
+  const setups: Setup[] = [];
   try {
-    await measureAll();
+    setups.push(await setUp('sqlite', { kind: 'sqlite' }, 1));
+    if (database) {
+      const store = { kind: 'postgres', url: database.url, poolSize: 10 };
+      setups.push(await setUp('postgres', store, 1));
+      // The same database: the three-instance users are other rows, of a realm of their own.
+      setups.push(await setUp('postgres', store, 3));
+    } else {
+      process.stdout.write('*** PostgreSQL rows SKIPPED: set BKV_TEST_DATABASE_URL ***\n');
+    }
+
+    // Rounds interleave the configurations, so that a busy moment of the machine does not
+    // fall on one configuration alone.
+    const samples = setups.map(() => [] as Sample[]);
+    for (let round = 0; round < ROUNDS; round += 1) {
+      for (const [i, setup] of setups.entries()) {
+        await sleep(200);
+        samples[i]!.push(await load(setup));
+      }
+    }
+    report(setups.map((setup, i) => summarise(setup, samples[i]!)));
   } finally {
+    await Promise.all(setups.map((s) => s.cluster.close()));
+    if (database) await database.drop();
     await keeper.cleanup();
   }
 }
 
-async function measureAll(): Promise<void> {
-  const rows: Row[] = [];
-  rows.push(await measure('sqlite', { kind: 'sqlite' }, 1));
-
-  if (TEST_DATABASE_URL === undefined) {
-    process.stdout.write('*** PostgreSQL rows SKIPPED: set BKV_TEST_DATABASE_URL ***\n');
-  } else {
-    const database = await createScratchDatabase(TEST_DATABASE_URL);
-    try {
-      const store = { kind: 'postgres', url: database.url, poolSize: 10 };
-      rows.push(await measure('postgres', store, 1));
-      // A fresh schema for three instances is not needed: other users' rows do not interfere.
-      rows.push(await measure('postgres', store, 3));
-    } finally {
-      await database.drop();
-    }
-  }
-
+function report(rows: Row[]): void {
   printTable(rows);
   const rate = (store: string, n: number) =>
     rows.find((r) => r.store === store && r.instances === n)?.perSecond;
