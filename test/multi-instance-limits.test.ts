@@ -58,4 +58,13 @@ describeWithDatabase('request limits across instances', (serverUrl) => {
     );
     expect(row?.points).toBe(POINTS + 2);
   });
+
+  it('counts a user whose id is longer than the limits table key', async () => {
+    // A subject of 250 characters: stored as is, the key would not fit the varchar(255).
+    await database.query('DELETE FROM bkv_rate_limits');
+    const token = await a.tokenFor('u'.repeat(250));
+    const answer = await call(a.url, 'GET', '/v1/record', { token });
+    expect(answer.status).toBe(404);
+    expect(answer.body.error.code).toBe('NO_RECORD');
+  });
 });
