@@ -6,7 +6,8 @@ import { readdirSync, readFileSync, renameSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { p256_oprf } from '@noble/curves/nist.js';
 import { BkvError } from '@bkv/protocol';
-import { makeTestToken, type TestToken } from './testing';
+import { findSlotByLabel } from './module';
+import { makeTestToken, withRawSession, type TestToken } from './testing';
 import { openHsm } from './open-hsm';
 import type { Pkcs11Hsm } from './pkcs11-hsm';
 
@@ -72,4 +73,19 @@ it('reports HSM_UNAVAILABLE while the token folder is gone and recovers when it 
   expect(await pingUntilReady(5_000)).toBe(true);
   expect(await hsm.evaluateOprf(key, blinded)).toEqual(before);
   expect(await hsm.open(sealed, Uint8Array.of(9))).toEqual(Uint8Array.of(1, 2, 3));
+});
+
+it('reports HSM_UNAVAILABLE when its sessions are closed under it, then reconnects and logs in', async () => {
+  const key = await hsm.makeOprfKey();
+  const blinded = p256_oprf.oprf.blind(Uint8Array.of(8)).blinded;
+  const before = await hsm.evaluateOprf(key, blinded);
+
+  // C_CloseAllSessions (PKCS#11 v2.40 §5.6) also logs the application out of the token.
+  await withRawSession(token.config, (lib) => {
+    lib.C_CloseAllSessions(findSlotByLabel(lib, token.config.tokenLabel)!);
+  });
+
+  expect(await codeOf(hsm.evaluateOprf(key, blinded))).toBe('HSM_UNAVAILABLE');
+  expect(await hsm.evaluateOprf(key, blinded)).toEqual(before);
+  await expect(hsm.ping()).resolves.toBeUndefined();
 });

@@ -82,7 +82,11 @@ export async function withRawSession<T>(
       }
       return await fn(lib, session);
     } finally {
-      lib.C_CloseSession(session);
+      try {
+        lib.C_CloseSession(session);
+      } catch {
+        // `fn` may have closed it (C_CloseAllSessions).
+      }
     }
   } finally {
     releaseModule(config.modulePath);
