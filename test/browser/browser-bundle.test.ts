@@ -5,21 +5,24 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { transformSync } from 'esbuild';
-import { bundleForBrowser } from './bundle';
+import { bundleForBrowser, type Bundle } from './bundle';
 
 const CLIENT_SRC = path.resolve(__dirname, '..', '..', 'packages', 'client', 'src');
 
 describe('the browser bundle of @bkv/client', () => {
-  it('resolves the package to its browser entry and bundles with no Node built-in', async () => {
-    const bundle = await bundleForBrowser('@bkv/client');
+  let bundle: Bundle;
 
+  beforeAll(async () => {
+    bundle = await bundleForBrowser('@bkv/client');
+  });
+
+  it('resolves the package to its browser entry and bundles with no Node built-in', () => {
     expect(bundle.inputs).toContain(path.join(CLIENT_SRC, 'browser.ts'));
     expect(bundle.inputs).not.toContain(path.join(CLIENT_SRC, 'index.ts'));
     expect(bundle.inputs.filter((input) => input.startsWith('node:'))).toEqual([]);
   });
 
-  it('uses neither Buffer nor process in the workspace code it bundles', async () => {
-    const bundle = await bundleForBrowser('@bkv/client');
+  it('uses neither Buffer nor process in the workspace code it bundles', () => {
     const ours = bundle.inputs.filter((input) => input.includes(`${path.sep}packages${path.sep}`));
 
     // Compiled first, so that comments naming them do not count.
@@ -31,8 +34,7 @@ describe('the browser bundle of @bkv/client', () => {
     expect(offending).toEqual([]);
   });
 
-  it('leaves out the Node stream modules and keeps the WebCrypto backup path', async () => {
-    const bundle = await bundleForBrowser('@bkv/client');
+  it('leaves out the Node stream modules and keeps the WebCrypto backup path', () => {
     const backup = (file: string) => path.join(CLIENT_SRC, 'backup', file);
 
     for (const file of ['encrypt-stream.ts', 'decrypt-stream.ts', 'chunk-cipher.ts']) {
