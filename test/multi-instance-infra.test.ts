@@ -157,6 +157,7 @@ describe('systemd unit and container image', () => {
       /^ExecStart=\/usr\/bin\/node \/opt\/bkv\/packages\/cli\/dist\/main\.js vault start --config \/etc\/bkv\/vault\.json$/m,
     );
     expect(unit).toMatch(/^LoadCredential=hsm-pin:/m);
+    expect(unit).toMatch(/^Environment=BKV_HSM_PIN_FILE=%d\/hsm-pin$/m);
     expect(single.hsm.pinFile).toBe('/run/credentials/bkv-vault.service/hsm-pin');
     expect(unit).toMatch(/^KillSignal=SIGTERM$/m);
     const stopSeconds = Number(/^TimeoutStopSec=(\d+)$/m.exec(unit)?.[1]);
