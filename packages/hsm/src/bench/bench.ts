@@ -15,6 +15,7 @@ import { ensureDevToken } from '../dev-token';
 import { openHsm } from '../open-hsm';
 import type { Pkcs11Hsm } from '../pkcs11-hsm';
 import { openRawEvaluator } from './raw-graphene';
+import { openWorkerEvaluator } from './worker-evaluator';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 2);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -95,6 +96,16 @@ async function main(): Promise<void> {
       await hsm.close();
       console.log(
         `adapter evaluateOprf, pool ${poolSize}: ${fmt(ops)} ops/s  ratio ${(ops / rawOps).toFixed(2)}`,
+      );
+    }
+
+    // The other design: worker threads doing the whole evaluation synchronously.
+    for (const threads of [2, 4]) {
+      const workers = await openWorkerEvaluator(base.config, threads);
+      const ops = await throughput(threads * 2, () => workers.evaluate(key, nextBlinded()));
+      await workers.close();
+      console.log(
+        `worker threads (${threads}, sync calls each): ${fmt(ops)} ops/s  ratio ${(ops / rawOps).toFixed(2)}`,
       );
     }
 
