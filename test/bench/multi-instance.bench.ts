@@ -15,7 +15,6 @@
 import { readFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { makeTestToken } from '@bkv/hsm/testing';
 import { call } from '../support/http';
 import { createScratchDatabase, TEST_DATABASE_URL } from '../support/pg-database';
 import { startVaultCluster, type VaultCluster } from '../support/vault-cluster';
@@ -198,9 +197,6 @@ export async function main(): Promise<void> {
       `${loadavg()[0]!.toFixed(1)}. recov/s is the median round; vault CPU is per recovery, ` +
       'summed over the vault processes.\n',
   );
-  // One token outlives the rows, so the SoftHSM folder of this process (removed with its last
-  // token) stays put between rows; a child vault once failed to log in after it was remade.
-  const keeper = await makeTestToken();
   const database = TEST_DATABASE_URL && (await createScratchDatabase(TEST_DATABASE_URL));
   const setups: Setup[] = [];
   try {
@@ -227,7 +223,6 @@ export async function main(): Promise<void> {
   } finally {
     await Promise.all(setups.map((s) => s.cluster.close()));
     if (database) await database.drop();
-    await keeper.cleanup();
   }
 }
 
