@@ -87,11 +87,21 @@ async function clientCosts(): Promise<string> {
   );
 }
 
-/** How busy a process was: its event loop, its cores, and CPU per operation. */
-function usage(loop: number, cores: number, result: LoadResult): string {
+/**
+ * How busy a process was: its event loop's busy share and how much of it was on a CPU, its
+ * cores in all threads, and CPU per operation.
+ */
+function usage(loop: number, loopCores: number, cores: number, result: LoadResult): string {
   const each = (cores / result.opsPerSecond) * 1000;
-  return `loop ${share(loop)}, ${cores.toFixed(2)} cores, ${each.toFixed(2)} ms CPU each`;
+  return (
+    `loop busy ${share(loop)} (on CPU ${share(loopCores)}), ${cores.toFixed(2)} cores, ` +
+    `${each.toFixed(2)} ms CPU each`
+  );
 }
+
+/** {@link usage} of this process during `r`. */
+const ownUsage = (r: LoadResult) =>
+  usage(r.eventLoopUtilization, r.loopThreadCores, r.processCores, r);
 
 const rate = (n: number) => Math.round(n).toLocaleString('en-US').padStart(7);
 const ms = (n: number) => n.toFixed(1).padStart(6);
@@ -113,8 +123,8 @@ function verdict(name: string, ratio: number, target: number): string {
 
 /** A vault to recover from over HTTP, and how busy it was during the last measurement. */
 interface HttpTarget {
-  url: string;
-  users: PreparedUser[];
+  /** One full recovery of user `i` (of USERS). */
+  recover(i: number): Promise<void>;
   /** Says how busy the vault was since the measurement began; marks the beginning. */
   mark(): Promise<void>;
   busy(result: LoadResult): Promise<string>;
@@ -127,13 +137,18 @@ async function childTarget(overrides: object, env: Record<string, string>): Prom
   try {
     const users = await prepareUsers(child, USERS, TEST_KDF);
     return {
-      url: child.url,
-      users,
+      recover: (i) => recoverOnce(child.url, users[i]!),
       mark: () => child.mark(),
       busy: async (result) => {
         const vault = await child.usage();
         const generator = `load generator ${result.processCores.toFixed(2)} cores`;
-        return `vault ${usage(vault.eventLoopUtilization, vault.cores, result)}; ${generator}`;
+        const vaultUse = usage(
+          vault.eventLoopUtilization,
+          vault.loopThreadCores,
+          vault.cores,
+          result,
+        );
+        return `vault ${vaultUse}; ${generator}`;
       },
       close: () => child.close(),
     };
@@ -143,15 +158,42 @@ async function childTarget(overrides: object, env: Record<string, string>): Prom
   }
 }
 
+/**
+ * Two vault processes, each with its own token, SQLite file and half the users: what running
+ * one vault process per core (node:cluster) would give, as far as event loops and cores go.
+ */
+async function pairTarget(env: Record<string, string>): Promise<HttpTarget> {
+  const pair = await Promise.all([childTarget({}, env), childTarget({}, env)]);
+  return {
+    recover: (i) => pair[i % 2]!.recover(i),
+    mark: async () => {
+      await Promise.all(pair.map((t) => t.mark()));
+    },
+    busy: async (result) => {
+      const notes = await Promise.all(pair.map((t) => t.busy(result)));
+      return notes.map((n) => n.replace(/; load generator.*/, '')).join(' | ');
+    },
+    close: async () => {
+      await Promise.all(pair.map((t) => t.close()));
+    },
+  };
+}
+
+interface InProcessTarget extends HttpTarget {
+  vault: TestVault;
+  users: PreparedUser[];
+}
+
 /** The vault in this process: client and server share one event loop. */
-async function inProcessTarget(): Promise<HttpTarget & { vault: TestVault }> {
+async function inProcessTarget(): Promise<InProcessTarget> {
   const vault = await startTestVault(VAULT_OVERRIDES);
+  const users = await prepareUsers(vault, USERS, TEST_KDF);
   return {
     vault,
-    url: vault.url,
-    users: await prepareUsers(vault, USERS, TEST_KDF),
+    users,
+    recover: (i) => recoverOnce(vault.url, users[i]!),
     mark: async () => undefined,
-    busy: async (r) => `shared ${usage(r.eventLoopUtilization, r.processCores, r)}`,
+    busy: async (r) => `shared ${ownUsage(r)}`,
     close: () => vault.close(),
   };
 }
@@ -179,8 +221,12 @@ export async function main(): Promise<void> {
   try {
     targets.set(SHIPPED, await childTarget({}, {}));
     targets.set(
-      'HTTP, child, SQLite synchronous=NORMAL',
+      'HTTP, child, SQLite sync=NORMAL',
       await childTarget({}, { BENCH_SQLITE_SYNCHRONOUS: 'NORMAL' }),
+    );
+    targets.set(
+      'HTTP, 2 child vaults, SQLite sync=NORMAL',
+      await pairTarget({ BENCH_SQLITE_SYNCHRONOUS: 'NORMAL' }),
     );
     if (database !== undefined) {
       const store = { kind: 'postgres', url: database.url };
@@ -222,7 +268,7 @@ const isVaultRow = (r: Row) => r.name.startsWith('HTTP') || r.name.startsWith('u
 /** One measurement of every figure, one after the other. */
 async function measureRound(
   targets: Map<string, HttpTarget>,
-  inProcess: HttpTarget & { vault: TestVault },
+  inProcess: InProcessTarget,
   ceiling: HsmCeiling,
   cores: number,
 ): Promise<Row[]> {
@@ -231,9 +277,7 @@ async function measureRound(
   // 1. Full recoveries through HTTP, with this process as the load generator.
   for (const [name, target] of targets) {
     await target.mark();
-    const result = await closedLoop(CONCURRENCY, (loop, i) =>
-      recoverOnce(target.url, target.users[userOf(loop, i)]!),
-    );
+    const result = await closedLoop(CONCURRENCY, (loop, i) => target.recover(userOf(loop, i)));
     rows.push({ name, ...result, note: await target.busy(result) });
   }
 
@@ -242,14 +286,14 @@ async function measureRound(
   for (const mode of ['FULL', 'NORMAL'] as const) {
     setSqliteSynchronous(inProcess.vault.vault, mode);
     const direct = await closedLoop(CONCURRENCY, (loop, i) => recover(userOf(loop, i)));
-    const note = usage(direct.eventLoopUtilization, direct.processCores, direct);
+    const note = ownUsage(direct);
     rows.push({ name: `use cases (no HTTP), SQLite ${mode}`, ...direct, note });
   }
   setSqliteSynchronous(inProcess.vault.vault, 'FULL');
 
   // 3. The HSM work alone at the same concurrency, on the adapter's default pool.
   const hsm = await closedLoop(CONCURRENCY, (loop, i) => ceiling.recover(userOf(loop, i)));
-  const busy = usage(hsm.eventLoopUtilization, hsm.processCores, hsm);
+  const busy = ownUsage(hsm);
   rows.push({ name: CEILING, ...hsm, note: `pool ${ceiling.poolSize}, ${busy}` });
 
   // 4. The software peer: synchronous, so one thread, then one thread per core.

@@ -3,7 +3,8 @@
  * another for a fixed time, so there are always exactly that many in flight. Every operation's
  * latency is kept, which is cheap at these rates and gives exact percentiles.
  */
-import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import { readFileSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
 
 /** What one measurement found. Rates are per second of wall time. */
 export interface LoadResult {
@@ -15,6 +16,8 @@ export interface LoadResult {
   eventLoopUtilization: number;
   /** CPU time of this whole process (all threads) per second of wall time, in cores. */
   processCores: number;
+  /** CPU time of the event-loop thread alone, in cores (Linux; NaN elsewhere). */
+  loopThreadCores: number;
 }
 
 /** Seconds per figure; `BENCH_SECONDS` overrides it. */
@@ -36,7 +39,9 @@ export async function closedLoop(
   const latencies: number[] = [];
   const elu = performance.eventLoopUtilization();
   const cpu = process.cpuUsage();
+  const loopCpu = loopThreadCpuMs();
   const wall = await run(concurrency, op, seconds, latencies);
+  const loopUsed = loopThreadCpuMs() - loopCpu;
   const busy = performance.eventLoopUtilization(elu);
   const used = process.cpuUsage(cpu);
 
@@ -48,6 +53,7 @@ export async function closedLoop(
     completed: latencies.length,
     eventLoopUtilization: busy.utilization,
     processCores: (used.user + used.system) / 1000 / wall,
+    loopThreadCores: loopUsed / wall,
   };
 }
 
@@ -77,14 +83,17 @@ export function percentile(sorted: number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]!;
 }
 
-/** Event-loop delay while `fn` runs, p99 in ms: how long a ready callback waited. */
-export async function withLoopDelay<T>(fn: () => Promise<T>): Promise<[T, number]> {
-  const histogram = monitorEventLoopDelay({ resolution: 10 });
-  histogram.enable();
+/**
+ * User + system CPU of this process's main (event-loop) thread in ms, from /proc, in clock
+ * ticks of 10 ms. Next to the loop's busy share it tells computing from waiting inside calls
+ * (fsync, locks, or no free core).
+ */
+export function loopThreadCpuMs(): number {
   try {
-    const result = await fn();
-    return [result, histogram.percentile(99) / 1e6];
-  } finally {
-    histogram.disable();
+    const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return NaN;
   }
 }

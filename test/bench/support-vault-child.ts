@@ -14,6 +14,7 @@ import { performance, type EventLoopUtilization } from 'node:perf_hooks';
 import { startTestVault } from '../support/test-vault';
 import { applyStoreKnobs } from './support-store-knobs';
 import type { VaultEndpoint } from './support-http-recovery';
+import { loopThreadCpuMs } from './support-load';
 
 /** How busy the vault process was since the last mark. */
 export interface VaultUsage {
@@ -21,6 +22,11 @@ export interface VaultUsage {
   eventLoopUtilization: number;
   /** CPU time of the whole process (event loop and libuv threads), in cores. */
   cores: number;
+  /**
+   * CPU time of the event-loop thread alone, in cores (Linux; NaN elsewhere). Below the loop's
+   * busy share, the loop spent the difference waiting inside calls: fsync, locks, preemption.
+   */
+  loopThreadCores: number;
 }
 
 /** A vault running in a child process. */
@@ -78,19 +84,23 @@ async function serve(): Promise<void> {
   let elu: EventLoopUtilization = performance.eventLoopUtilization();
   let cpu = process.cpuUsage();
   let since = performance.now();
+  let loopCpu = loopThreadCpuMs();
 
   const answer = async (message: unknown) => {
     if (message === 'mark') {
       await profiler.start();
       elu = performance.eventLoopUtilization();
       cpu = process.cpuUsage();
+      loopCpu = loopThreadCpuMs();
       since = performance.now();
       process.send!('marked');
     } else if (message === 'usage') {
       const used = process.cpuUsage(cpu);
+      const wall = performance.now() - since;
       const usage: VaultUsage = {
         eventLoopUtilization: performance.eventLoopUtilization(elu).utilization,
-        cores: (used.user + used.system) / 1000 / (performance.now() - since),
+        cores: (used.user + used.system) / 1000 / wall,
+        loopThreadCores: (loopThreadCpuMs() - loopCpu) / wall,
       };
       await profiler.stop();
       process.send!(usage);
