@@ -11,22 +11,14 @@
  * SOFTHSM2_CONF. Never for production: the PIN sits in a file beside the token.
  */
 import { randomBytes } from 'node:crypto';
-import {
-  existsSync,
-  mkdirSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { SHARE_ENV, Worker } from 'node:worker_threads';
 import * as pkcs11js from 'pkcs11js';
 import { BkvError } from '@bkv/protocol';
 import { loadHsmConfig, type HsmConfig } from './config';
 import { toBkvError } from './errors';
+import { withFileLock } from './file-lock';
 import { acquireModule, findSlotByLabel, padLabel, releaseModule } from './module';
 
 /** Where Debian, Ubuntu, Alpine and a source build put SoftHSM's module. */
@@ -76,7 +68,7 @@ export async function ensureDevToken(options: DevTokenOptions): Promise<DevToken
   if (process.env.SOFTHSM2_CONF !== confPath) await setEnvironment('SOFTHSM2_CONF', confPath);
 
   const pinPath = join(dataDir, 'pins', `${options.tokenLabel}.pin`);
-  await withLock(join(dataDir, '.token-lock'), () => {
+  await withFileLock(join(dataDir, '.token-lock'), () => {
     createTokenIfMissing(modulePath, options.tokenLabel, pinPath);
   });
   // If the module was initialised earlier under another conf, the token went elsewhere.
@@ -189,29 +181,4 @@ function readOrMakeSecret(path: string): string {
   const secret = randomBytes(12).toString('hex');
   writeFileSync(path, secret + '\n', { mode: 0o600, flag: 'wx' });
   return secret;
-}
-
-/** A cross-process lock: an exclusive mkdir, broken when older than `staleMs`. */
-async function withLock(path: string, fn: () => void, staleMs = 30_000): Promise<void> {
-  const deadline = Date.now() + 2 * staleMs;
-  for (;;) {
-    try {
-      mkdirSync(path);
-      break;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      const held = statSync(path, { throwIfNoEntry: false });
-      if (held !== undefined && Date.now() - held.mtimeMs > staleMs) {
-        rmSync(path, { recursive: true, force: true });
-      } else if (Date.now() > deadline) {
-        throw new BkvError('HSM_UNAVAILABLE', `dev token lock ${path} is held`);
-      }
-      await sleep(25);
-    }
-  }
-  try {
-    fn();
-  } finally {
-    rmSync(path, { recursive: true, force: true });
-  }
 }

@@ -3,6 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { BkvError } from '@bkv/protocol';
 import type { HsmConfig } from './config';
 import { Connection } from './connection';
+import { withFileLock } from './file-lock';
 import { acquireModule, releaseModule } from './module';
 import { Pkcs11Hsm } from './pkcs11-hsm';
 
@@ -18,6 +19,14 @@ export interface OpenHsmOptions {
    * another process is writing at that moment.
    */
   connectTimeoutMs?: number;
+  /**
+   * A lock folder shared by every process that may initialise the same token at once (for a
+   * SoftHSM token, a path in its data folder). With it, initialisation is serialised and one
+   * realm results for certain. Without it, concurrent initialisers are reconciled by the
+   * realm's settle rule, which a process stalled past the settle time can defeat: on a network
+   * HSM, initialise once with `bkv vault init` before starting instances.
+   */
+  initializeLock?: string;
 }
 
 /**
@@ -26,6 +35,10 @@ export interface OpenHsmOptions {
  * `initialize`). Call `close()` on the result when done.
  */
 export async function openHsm(config: HsmConfig, options: OpenHsmOptions = {}): Promise<Pkcs11Hsm> {
+  if (options.initialize === true && options.initializeLock !== undefined) {
+    const { initializeLock, ...rest } = options;
+    return withFileLock(initializeLock, () => openHsm(config, rest));
+  }
   const lib = acquireModule(config.modulePath);
   const deadline = Date.now() + (options.connectTimeoutMs ?? 5_000);
   for (let delay = 100; ; delay = Math.min(2 * delay, 1_000)) {

@@ -24,10 +24,10 @@ const { loadHsmConfig } = require('./config.ts');
 const { openHsm } = require('./open-hsm.ts');
 
 async function main() {
-  const [input, startAt] = process.argv.slice(2);
+  const [input, startAt, initializeLock] = process.argv.slice(2);
   const config = loadHsmConfig(JSON.parse(input));
   await new Promise((done) => setTimeout(done, Math.max(0, Number(startAt) - Date.now())));
-  const hsm = await openHsm(config, { initialize: true });
+  const hsm = await openHsm(config, { initialize: true, initializeLock });
   process.stdout.write(Buffer.from(hsm.realmId).toString('hex'));
   await hsm.close();
 }

@@ -23,6 +23,8 @@ afterAll(async () => {
 });
 
 it('leaves one realm when three processes initialise the same empty token at once', async () => {
+  // The dev token's lock: SoftHSM processes share the data folder, so they can share a lock.
+  const lock = join(token.dataDir, `.realm-lock-${token.config.tokenLabel}`);
   const input = JSON.stringify({
     modulePath: token.config.modulePath,
     tokenLabel: token.config.tokenLabel,
@@ -32,7 +34,7 @@ it('leaves one realm when three processes initialise the same empty token at onc
   const startAt = String(Date.now() + 4_000);
   const env = { ...process.env, SOFTHSM2_CONF: token.confPath };
   const children = Array.from({ length: CHILDREN }, () =>
-    run(process.execPath, [join(__dirname, 'realm-race.child.js'), input, startAt], { env }),
+    run(process.execPath, [join(__dirname, 'realm-race.child.js'), input, startAt, lock], { env }),
   );
   const ids = (await Promise.all(children)).map((child) => child.stdout);
 

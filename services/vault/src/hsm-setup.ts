@@ -31,7 +31,9 @@ export async function openRealmHsm(
       { tokenLabel: hsm.tokenLabel, conf: token.confPath },
       'using the development token',
     );
-    return openHsm(token.config, { initialize: true });
+    // Instances sharing this data folder take turns to initialise: one realm, for certain.
+    const initializeLock = path.join(token.dataDir, `.realm-lock-${hsm.tokenLabel}`);
+    return openHsm(token.config, { initialize: true, initializeLock });
   }
   const hsmConfig = loadHsmConfig({
     modulePath: hsm.modulePath,
