@@ -9,12 +9,13 @@ import { REFUSAL_COLUMNS } from './refusals';
 const UNEXPIRED = 'expires_at > :now::bigint';
 
 /**
- * The wait after the failure this start counts, from the failures in a row *before* it
- * (SET expressions read the old row): nothing for the first `free`, then base, doubling,
- * at most cap. `:maxShift` keeps the shift where the cap already applies.
+ * When the next start may come, from the failures in a row *before* this one (SET expressions
+ * read the old row): no wait (NULL) for the first `free`, then base, doubling, at most cap.
+ * `:maxShift` keeps the shift where the cap already applies. NULL rather than "now" matters:
+ * a concurrent start that read the clock a moment earlier must not see a wait that is not one.
  */
-const BACKOFF_WAIT = `CASE WHEN failures_in_row + 1 <= :free::integer THEN 0::bigint
-  ELSE LEAST(:capMs::bigint,
+const NEXT_ATTEMPT = `CASE WHEN failures_in_row + 1 <= :free::integer THEN NULL
+  ELSE :now::bigint + LEAST(:capMs::bigint,
     :baseMs::bigint << LEAST(failures_in_row - :free::integer, :maxShift::integer)) END`;
 
 /** Invariant 4: destroy only while no guess is left; key material goes, a tombstone stays. */
@@ -67,7 +68,7 @@ export const PG_SQL = {
   startRecovery: named(`WITH consumed AS (
       UPDATE records SET guesses_used = guesses_used + 1,
         failures_in_row = failures_in_row + 1,
-        next_attempt_at = :now::bigint + ${BACKOFF_WAIT},
+        next_attempt_at = ${NEXT_ATTEMPT},
         updated_at = :now::bigint
       WHERE user_id = :userId AND state = 'active' AND version = :version::integer
         AND guesses_used < guess_limit

@@ -9,12 +9,13 @@ import { REFUSAL_COLUMNS } from './refusals';
 const UNEXPIRED = 'expires_at > :now';
 
 /**
- * The wait after the failure this start counts, from the failures in a row *before* it
- * (SET expressions read the old row): nothing for the first `free`, then base, doubling,
- * at most cap. `:maxShift` keeps the shift where the cap already applies.
+ * When the next start may come, from the failures in a row *before* this one (SET expressions
+ * read the old row): no wait (NULL) for the first `free`, then base, doubling, at most cap.
+ * `:maxShift` keeps the shift where the cap already applies. NULL rather than "now" matters:
+ * a concurrent start that read the clock a moment earlier must not see a wait that is not one.
  */
-const BACKOFF_WAIT = `CASE WHEN failures_in_row + 1 <= :free THEN 0
-  ELSE min(:capMs, :baseMs << min(failures_in_row - :free, :maxShift)) END`;
+const NEXT_ATTEMPT = `CASE WHEN failures_in_row + 1 <= :free THEN NULL
+  ELSE :now + min(:capMs, :baseMs << min(failures_in_row - :free, :maxShift)) END`;
 
 export const SQL = {
   getRecord: 'SELECT * FROM records WHERE user_id = :userId',
@@ -51,7 +52,7 @@ export const SQL = {
   // conditional update, or not at all.
   consumeGuess: `UPDATE records SET guesses_used = guesses_used + 1,
       failures_in_row = failures_in_row + 1,
-      next_attempt_at = :now + ${BACKOFF_WAIT},
+      next_attempt_at = ${NEXT_ATTEMPT},
       updated_at = :now
     WHERE user_id = :userId AND state = 'active' AND version = :version
       AND guesses_used < guess_limit
