@@ -85,7 +85,7 @@ export async function startVault(
     cors: config.cors,
     ready: async () => {
       // The raw HSM: its private fields do not answer through the instrumented wrapper.
-      await Promise.all([rawHsm.ping(), store.ping(), limiters.ping()]);
+      await Promise.all([hsm.ping(), store.ping(), limiters.ping()]);
     },
   });
 
