@@ -18,7 +18,7 @@ describe('loadConfig', () => {
     const config = loadConfig({ env: {} });
     expect(config.store).toEqual({ kind: 'sqlite' });
     expect(config.auth).toEqual({ mode: 'local', allowNonLoopback: false });
-    expect(config.listen).toEqual({ host: '127.0.0.1', port: 8420 });
+    expect(config.listen).toEqual({ host: '127.0.0.1', port: 8420, trustProxy: false });
     expect(path.isAbsolute(config.dataDir)).toBe(true);
   });
 
@@ -33,6 +33,16 @@ describe('loadConfig', () => {
     expect(config.listen.port).toBe(9100);
     expect(config.log.level).toBe('warn');
     expect(config.store).toEqual({ kind: 'postgres', url: 'postgres://x/y' });
+  });
+
+  it("keeps the file's pool settings when the environment names the database", () => {
+    const file = path.join(mkdtempSync(path.join(tmpdir(), 'bkv-config-')), 'vault.json');
+    writeFileSync(
+      file,
+      JSON.stringify({ store: { kind: 'postgres', url: 'postgres://file/db', poolSize: 7 } }),
+    );
+    const config = loadConfig({ file, env: { BKV_DATABASE_URL: 'postgres://env/db' } });
+    expect(config.store).toEqual({ kind: 'postgres', url: 'postgres://env/db', poolSize: 7 });
   });
 
   it('reports every problem at once', () => {

@@ -24,6 +24,12 @@ const configSchema = z.strictObject({
   listen: z.strictObject({
     host: z.string().min(1),
     port: z.number().int().min(0).max(65535),
+    /**
+     * Which proxies' X-Forwarded-For to believe for the client address (express "trust
+     * proxy"): false (none), a hop count, or addresses and subnets. Behind a load balancer,
+     * without it every client shares the balancer's per-IP limit.
+     */
+    trustProxy: z.union([z.boolean(), z.number().int().min(0), z.array(z.string().min(1))]),
   }),
   hsm: z.strictObject({
     /** Create and use a SoftHSM token under `dataDir/softhsm` (development, quick start). */
@@ -102,7 +108,7 @@ export type VaultConfig = z.infer<typeof configSchema>;
 export function defaultConfig(): VaultConfig {
   return {
     dataDir: 'data',
-    listen: { host: '127.0.0.1', port: 8420 },
+    listen: { host: '127.0.0.1', port: 8420, trustProxy: false },
     hsm: {
       devToken: true,
       modulePath: '/usr/lib/softhsm/libsofthsm2.so',
@@ -198,9 +204,16 @@ export function loadConfig(options: LoadConfigOptions = {}): Readonly<VaultConfi
   return deepFreeze(config);
 }
 
-/** `BKV_DATABASE_URL` switches the store to PostgreSQL. */
+/**
+ * `BKV_DATABASE_URL` switches the store to PostgreSQL, keeping the file's pool and timeout
+ * settings when the file already names PostgreSQL.
+ */
 function applyUrlEnv(merged: Record<string, unknown>, env: NodeJS.ProcessEnv): void {
-  if (env.BKV_DATABASE_URL) merged.store = { kind: 'postgres', url: env.BKV_DATABASE_URL };
+  if (env.BKV_DATABASE_URL) {
+    const store = merged.store as { kind?: string };
+    const base = store.kind === 'postgres' ? store : {};
+    merged.store = { ...base, kind: 'postgres', url: env.BKV_DATABASE_URL };
+  }
   if (env.BKV_HSM_PIN_ENV) setPath(merged, ['hsm', 'pinEnv'], env.BKV_HSM_PIN_ENV);
   // `BKV_CORS_ORIGINS`: a comma-separated list of exact origins, replacing the file's.
   if (env.BKV_CORS_ORIGINS !== undefined) {

@@ -82,6 +82,7 @@ export async function startVault(
     limits: requestLimits(limiters.perIp, limiters.perUser),
     admission: new Admission(config.hsm.maxConcurrent, config.hsm.maxQueue),
     bodyBytes: config.limits.bodyBytes,
+    trustProxy: config.listen.trustProxy,
     cors: config.cors,
     ready: async () => {
       // The raw HSM: its private fields do not answer through the instrumented wrapper.

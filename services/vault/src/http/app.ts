@@ -35,6 +35,8 @@ export interface AppParts {
   admission: Admission;
   metrics: VaultMetrics;
   bodyBytes: number;
+  /** express "trust proxy": whose X-Forwarded-For names the client for the per-IP limit. */
+  trustProxy: boolean | number | string[];
   /** Web app origins answered with CORS headers on `/v1`; none when absent. */
   cors?: CorsConfig;
   /** Readiness: resolves when the HSM and the store answer. */
@@ -62,7 +64,7 @@ export function createApp(parts: AppParts): express.Express {
   const scoped = (req: Request): UseCaseDeps => ({ ...deps, log: req.log });
   const app = express();
   app.disable('x-powered-by');
-  app.set('trust proxy', false);
+  app.set('trust proxy', parts.trustProxy);
 
   app.use(requestLog(parts));
   app.use(observe(metrics));
