@@ -254,12 +254,12 @@ export async function main(): Promise<void> {
   printTable(rows);
   const shipped = rateOf(rows, SHIPPED);
   console.log(verdict(`${SHIPPED} / ceiling`, shipped / rateOf(rows, CEILING), 0.7));
-  console.log(verdict(`${SHIPPED} / peer`, shipped / rateOf(rows, peerName(cores)), 1));
+  console.log(verdict(`${SHIPPED} / peer (best)`, shipped / peerBest(rows, cores), 1));
   for (const row of rows.filter((r) => isVaultRow(r) && r.name !== SHIPPED)) {
     console.log(`${`${row.name} / ceiling`.padEnd(48)} ${ratio(row, rows, CEILING)}`);
   }
   // With SoftHSM the HSM's work runs on these same cores: no HTTP layer can pass this.
-  const bound = rateOf(rows, CEILING) / rateOf(rows, peerName(cores));
+  const bound = rateOf(rows, CEILING) / peerBest(rows, cores);
   console.log(`${'ceiling / peer (bound on HTTP / peer)'.padEnd(48)} ${bound.toFixed(2)}`);
 }
 
@@ -304,6 +304,11 @@ async function measureRound(
   return rows;
 }
 
+/** The peer's throughput on this machine: its better figure, one thread or one per core. */
+function peerBest(rows: Row[], cores: number): number {
+  return Math.max(rateOf(rows, peerName(1)), rateOf(rows, peerName(cores)));
+}
+
 /** The figure of `name` in `rows`. */
 function rateOf(rows: Row[], name: string): number {
   return rows.find((r) => r.name === name)!.opsPerSecond;
@@ -317,7 +322,7 @@ function ratioLines(rows: Row[], cores: number): string[] {
   const shipped = rows.find((r) => r.name === SHIPPED)!;
   return [
     `shipped / ceiling ${ratio(shipped, rows, CEILING)}`,
-    `shipped / peer ${ratio(shipped, rows, peerName(cores))}`,
+    `shipped / peer ${(shipped.opsPerSecond / peerBest(rows, cores)).toFixed(2)}`,
     ...rows
       .filter((r) => isVaultRow(r) && r !== shipped)
       .map((r) => `${r.name.replace(/^HTTP, /, '')} / ceiling ${ratio(r, rows, CEILING)}`),
