@@ -51,6 +51,16 @@ describe('SqliteStore', () => {
     await Promise.all(stores.map((s) => s.close()));
   });
 
+  it('waits for the disk again after the commits that may skip it', async () => {
+    const store = harness.store as SqliteStore;
+    const synchronous = () =>
+      (store as unknown as { db: Database.Database }).db.pragma('synchronous', { simple: true });
+    expect(synchronous()).toBe(2); // FULL
+    await store.takeRecovery('no-such-recovery-id-000', 'nobody', new Date());
+    await store.recordRightGuess('nobody', 1, new Date());
+    expect(synchronous()).toBe(2);
+  });
+
   it('reports a file it cannot open as STORE_UNAVAILABLE', () => {
     const file = path.join(folder, 'missing-folder', 'vault.sqlite');
     let thrown: unknown;
