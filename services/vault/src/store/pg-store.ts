@@ -8,14 +8,14 @@
 import { Pool, type PoolClient, type QueryResultRow } from 'pg';
 import { BkvError } from '@bkv/protocol';
 
-import { backoffParams } from './backoff';
 import { checkCommit, checkCount, checkDate, checkEnrollment, checkId, checkStart } from './check';
 import { valuesFor, type NamedQuery } from './pg-named';
 import { isUnavailable, pgError } from './pg-errors';
 import { MIGRATION_LOCK_KEY, PG_MIGRATIONS } from './pg-schema';
 import { PG_SQL } from './pg-sql';
+import { enrollmentParams, recordParams, startParams } from './params';
 import { START_ATTEMPTS, classifyRefusedStart, recoveryGone } from './refusals';
-import { blob, bytes, int, kdfJson, time, toPendingEnrollment, toStoredRecord } from './rows';
+import { bytes, int, time, toPendingEnrollment, toStoredRecord } from './rows';
 import type { Row } from './rows';
 import type {
   CommitOutcome,
@@ -106,19 +106,7 @@ export class PgStore implements Store {
 
   async putEnrollment(enrollment: PendingEnrollment): Promise<void> {
     checkEnrollment(enrollment);
-    const e = enrollment;
-    await this.query(PG_SQL.putEnrollment, {
-      id: e.id,
-      userId: e.userId,
-      kdf: kdfJson(e.kdf),
-      salt: blob(e.salt),
-      guessLimit: e.guessLimit,
-      oprfPublicKey: blob(e.oprfPublicKey),
-      wrappedOprfKey: blob(e.wrappedOprfKey),
-      wrapKeyId: e.wrapKeyId,
-      createdAt: e.createdAt.getTime(),
-      expiresAt: e.expiresAt.getTime(),
-    });
+    await this.query(PG_SQL.putEnrollment, enrollmentParams(enrollment));
   }
 
   async getEnrollment(id: string, userId: string, now: Date): Promise<PendingEnrollment | null> {
@@ -137,21 +125,7 @@ export class PgStore implements Store {
   ): Promise<CommitOutcome> {
     checkId(enrollmentId, 'enrollmentId');
     checkCommit(expectedVersion, record, now);
-    const r = record;
-    const params = {
-      id: enrollmentId,
-      userId: r.userId,
-      version: r.version,
-      expectedVersion,
-      kdf: kdfJson(r.kdf),
-      salt: blob(r.salt),
-      guessLimit: r.guessLimit,
-      oprfPublicKey: blob(r.oprfPublicKey),
-      wrappedOprfKey: blob(r.wrappedOprfKey),
-      wrapKeyId: r.wrapKeyId,
-      sealed: blob(r.sealed),
-      now: now.getTime(),
-    };
+    const params = { ...recordParams(record, now), id: enrollmentId, expectedVersion };
 
     return this.transaction(async (client): Promise<CommitOutcome | 'rollback'> => {
       const consumed = await run(client, PG_SQL.consumeEnrollment, params);
@@ -174,14 +148,7 @@ export class PgStore implements Store {
 
   async startRecovery(start: StartRecovery): Promise<StartOutcome> {
     checkStart(start);
-    const params = {
-      ...backoffParams(start.backoff),
-      userId: start.userId,
-      version: start.version,
-      recoveryId: start.recoveryId,
-      now: start.now.getTime(),
-      expiresAt: start.expiresAt.getTime(),
-    };
+    const params = startParams(start);
 
     for (let i = 0; i < START_ATTEMPTS; i += 1) {
       // Invariant 1: one statement consumes the guess and writes the pending recovery.

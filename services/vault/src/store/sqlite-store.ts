@@ -7,9 +7,9 @@
 import Database from 'better-sqlite3';
 import { BkvError } from '@bkv/protocol';
 
-import { backoffParams } from './backoff';
 import { checkCommit, checkCount, checkDate, checkEnrollment, checkId, checkStart } from './check';
-import { blob, bytes, int, kdfJson, time, toPendingEnrollment, toStoredRecord } from './rows';
+import { enrollmentParams, recordParams, startParams } from './params';
+import { bytes, int, time, toPendingEnrollment, toStoredRecord } from './rows';
 import type { Row } from './rows';
 import { sqliteError } from './sqlite-errors';
 import { SQLITE_MIGRATIONS } from './sqlite-schema';
@@ -98,21 +98,7 @@ export class SqliteStore implements Store {
 
   async putEnrollment(enrollment: PendingEnrollment): Promise<void> {
     checkEnrollment(enrollment);
-    const e = enrollment;
-    this.guard(() =>
-      this.stmt('putEnrollment').run({
-        id: e.id,
-        userId: e.userId,
-        kdf: kdfJson(e.kdf),
-        salt: blob(e.salt),
-        guessLimit: e.guessLimit,
-        oprfPublicKey: blob(e.oprfPublicKey),
-        wrappedOprfKey: blob(e.wrappedOprfKey),
-        wrapKeyId: e.wrapKeyId,
-        createdAt: e.createdAt.getTime(),
-        expiresAt: e.expiresAt.getTime(),
-      }),
-    );
+    this.guard(() => this.stmt('putEnrollment').run(enrollmentParams(enrollment)));
   }
 
   async getEnrollment(id: string, userId: string, now: Date): Promise<PendingEnrollment | null> {
@@ -131,24 +117,12 @@ export class SqliteStore implements Store {
   ): Promise<CommitOutcome> {
     checkId(enrollmentId, 'enrollmentId');
     checkCommit(expectedVersion, record, now);
-    const r = record;
-    const params = {
-      userId: r.userId,
-      version: r.version,
-      kdf: kdfJson(r.kdf),
-      salt: blob(r.salt),
-      guessLimit: r.guessLimit,
-      oprfPublicKey: blob(r.oprfPublicKey),
-      wrappedOprfKey: blob(r.wrappedOprfKey),
-      wrapKeyId: r.wrapKeyId,
-      sealed: blob(r.sealed),
-      now: now.getTime(),
-    };
+    const params = recordParams(record, now);
 
     const commit = this.db.transaction((): CommitOutcome => {
       const consumed = this.get('consumeEnrollment', {
         id: enrollmentId,
-        userId: r.userId,
+        userId: record.userId,
         now: params.now,
       });
       if (consumed === undefined) return { kind: 'enrollment_not_found' };
@@ -159,7 +133,7 @@ export class SqliteStore implements Store {
           ? this.get('insertRecord', params)
           : this.get('replaceRecord', { ...params, expectedVersion });
       if (written === undefined) throw new Conflict();
-      this.stmt('deleteUserRecoveries').run({ userId: r.userId });
+      this.stmt('deleteUserRecoveries').run({ userId: record.userId });
       return { kind: 'committed' };
     });
 
@@ -186,14 +160,7 @@ export class SqliteStore implements Store {
 
   async startRecovery(start: StartRecovery): Promise<StartOutcome> {
     checkStart(start);
-    const params = {
-      ...backoffParams(start.backoff),
-      userId: start.userId,
-      version: start.version,
-      recoveryId: start.recoveryId,
-      now: start.now.getTime(),
-      expiresAt: start.expiresAt.getTime(),
-    };
+    const params = startParams(start);
 
     const attempt = this.db.transaction((): StartOutcome | undefined => {
       // Invariant 1: consume the guess first; the pending recovery is written in the same
