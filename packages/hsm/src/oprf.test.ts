@@ -11,11 +11,11 @@ import { BkvError } from '@bkv/protocol';
 import {
   countSessionObjects,
   findRaw,
-  makeTestToken,
+  openTestHsm,
   withRawSession,
+  type TestHsm,
   type TestToken,
 } from './testing';
-import { openHsm } from './open-hsm';
 import type { Pkcs11Hsm } from './pkcs11-hsm';
 import { UNWRAPPED_OPRF_KEY } from './templates';
 
@@ -33,16 +33,10 @@ const toHex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 
 let token: TestToken;
 let hsm: Pkcs11Hsm;
+let close: TestHsm['close'] | undefined;
 
-beforeAll(async () => {
-  token = await makeTestToken();
-  hsm = await openHsm(token.config, { initialize: true });
-});
-
-afterAll(async () => {
-  await hsm?.close();
-  await token?.cleanup();
-});
+beforeAll(async () => ({ token, hsm, close } = await openTestHsm()));
+afterAll(() => close?.());
 
 async function expectBadInput(promise: Promise<unknown>): Promise<void> {
   const err: unknown = await promise.then(

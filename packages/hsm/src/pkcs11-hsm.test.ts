@@ -6,7 +6,8 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { p256_oprf } from '@noble/curves/nist.js';
 import * as pkcs11js from 'pkcs11js';
 import { BkvError } from '@bkv/protocol';
-import { findRaw, makeTestToken, withRawSession, type TestToken } from './testing';
+import { findRaw, makeTestToken, openTestHsm, withRawSession } from './testing';
+import type { TestHsm, TestToken } from './testing';
 import { openHsm } from './open-hsm';
 import type { Pkcs11Hsm } from './pkcs11-hsm';
 
@@ -14,16 +15,10 @@ const utf8 = (s: string) => new TextEncoder().encode(s);
 
 let token: TestToken;
 let hsm: Pkcs11Hsm;
+let close: TestHsm['close'] | undefined;
 
-beforeAll(async () => {
-  token = await makeTestToken();
-  hsm = await openHsm(token.config, { initialize: true });
-});
-
-afterAll(async () => {
-  await hsm?.close();
-  await token?.cleanup();
-});
+beforeAll(async () => ({ token, hsm, close } = await openTestHsm()));
+afterAll(() => close?.());
 
 async function codeOf(promise: Promise<unknown>): Promise<string | undefined> {
   return promise.then(

@@ -7,22 +7,15 @@ import { basename, join } from 'node:path';
 import { p256_oprf } from '@noble/curves/nist.js';
 import { BkvError } from '@bkv/protocol';
 import { findSlotByLabel } from './module';
-import { makeTestToken, withRawSession, type TestToken } from './testing';
-import { openHsm } from './open-hsm';
+import { openTestHsm, withRawSession, type TestHsm, type TestToken } from './testing';
 import type { Pkcs11Hsm } from './pkcs11-hsm';
 
 let token: TestToken;
 let hsm: Pkcs11Hsm;
+let close: TestHsm['close'] | undefined;
 
-beforeAll(async () => {
-  token = await makeTestToken();
-  hsm = await openHsm(token.config, { initialize: true });
-});
-
-afterAll(async () => {
-  await hsm?.close();
-  await token?.cleanup();
-});
+beforeAll(async () => ({ token, hsm, close } = await openTestHsm()));
+afterAll(() => close?.());
 
 /** SoftHSM keeps each token in a folder named by UUID; ours is the one whose label we gave. */
 function tokenFolder(): string {

@@ -16,6 +16,8 @@ import type { HsmConfig } from './config';
 import { ensureDevToken } from './dev-token';
 import { acquireModule, findSlotByLabel, padLabel, releaseModule } from './module';
 import { findObjects } from './objects';
+import { openHsm } from './open-hsm';
+import type { Pkcs11Hsm } from './pkcs11-hsm';
 
 export interface TestToken {
   config: HsmConfig;
@@ -59,6 +61,36 @@ export async function makeTestToken(
     }
   };
   return { ...token, cleanup };
+}
+
+/** An initialised `Hsm` on a token of its own, with the one call that undoes both. */
+export interface TestHsm {
+  hsm: Pkcs11Hsm;
+  token: TestToken;
+  /** Closes the `Hsm`, then deletes the token. */
+  close: () => Promise<void>;
+}
+
+/**
+ * A fresh token (see `makeTestToken`) with an `Hsm` opened on it with `initialize: true`,
+ * the setup most tests of one file share. Should opening fail, the token is deleted again.
+ */
+export async function openTestHsm(
+  options: Parameters<typeof makeTestToken>[0] = {},
+): Promise<TestHsm> {
+  const token = await makeTestToken(options);
+  let hsm: Pkcs11Hsm;
+  try {
+    hsm = await openHsm(token.config, { initialize: true });
+  } catch (err) {
+    await token.cleanup();
+    throw err;
+  }
+  const close = async () => {
+    await hsm.close();
+    await token.cleanup();
+  };
+  return { hsm, token, close };
 }
 
 /**
