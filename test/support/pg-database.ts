@@ -1,7 +1,9 @@
 /**
- * PostgreSQL for scenario tests and benchmarks: a throwaway database per test file on the
- * server named by `BKV_TEST_DATABASE_URL`, and the loud skip when there is none (a failure
- * instead when `BKV_TEST_REQUIRE_DATABASE=1`, as in CI).
+ * PostgreSQL for every test that needs it (the vault's store tests, scenario tests) and for
+ * benchmarks: a throwaway database per test file on the server named by
+ * `BKV_TEST_DATABASE_URL`, so files run in parallel against one server without seeing each
+ * other, and the loud skip when there is none (a failure instead when
+ * `BKV_TEST_REQUIRE_DATABASE=1`, as in CI).
  */
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';

@@ -9,38 +9,23 @@ import { Client } from 'pg';
 
 import { openStore } from './open-store';
 import {
-  DATABASE_REQUIRED,
-  TEST_DATABASE_URL,
-  createTestDatabase,
-  type TestDatabase,
-} from './pg-test-database';
+  createScratchDatabase,
+  describeWithDatabase,
+  type ScratchDatabase,
+} from '../../../../test/support/pg-database';
 import { PgStore } from './pg-store';
 import { storeContract, type StoreHarness } from './store.contract';
 import { enrolled } from './store-fixtures';
 
-if (TEST_DATABASE_URL === undefined) {
-  if (DATABASE_REQUIRED) {
-    it('has a database to test against', () => {
-      throw new Error('BKV_TEST_REQUIRE_DATABASE=1 but BKV_TEST_DATABASE_URL is not set');
-    });
-  } else {
-    console.warn(
-      '\n*** SKIPPED: the PostgreSQL store tests need BKV_TEST_DATABASE_URL ' +
-        '(e.g. postgres://postgres@127.0.0.1:5432/postgres). ***\n',
-    );
-    it.skip('PgStore (BKV_TEST_DATABASE_URL is not set)', () => undefined);
-  }
-} else {
-  describePgStore(TEST_DATABASE_URL);
-}
+describeWithDatabase('PostgreSQL', describePgStore);
 
 function describePgStore(serverUrl: string): void {
-  let database: TestDatabase;
+  let database: ScratchDatabase;
   let harness: StoreHarness;
   let raw: Client;
 
   beforeAll(async () => {
-    database = await createTestDatabase(serverUrl);
+    database = await createScratchDatabase(serverUrl);
     const store = await openStore({ kind: 'postgres', url: database.url, poolSize: 10 });
     raw = new Client({ connectionString: database.url });
     await raw.connect();
@@ -64,7 +49,7 @@ function describePgStore(serverUrl: string): void {
     storeContract(() => harness);
 
     it('migrates once when several instances start at once', async () => {
-      const fresh = await createTestDatabase(serverUrl);
+      const fresh = await createScratchDatabase(serverUrl);
       const stores = Array.from({ length: 4 }, () => new PgStore({ url: fresh.url, poolSize: 2 }));
       try {
         await Promise.all(stores.map((store) => store.migrate()));
