@@ -134,7 +134,7 @@ describe('Kubernetes manifests', () => {
     expect(container.args).toEqual(['vault', 'start', '--config', `${mount.mountPath}/vault.json`]);
   });
 
-  it('selects the replicas in the Service and the budget, and initialises with the same image', () => {
+  it('selects the replicas in the Service and budget, initialising with one image', () => {
     const labels = deployment.spec.template.metadata.labels;
     const service = find('Service', 'bkv-vault');
     expect(service.spec.selector).toEqual(labels);

@@ -43,7 +43,7 @@ describe('the browser bundle of @bkv/client', () => {
     expect(bundle.inputs).toContain(backup('web-backup.ts'));
   });
 
-  it('cannot bundle the Node entry for a browser, which is why the browser entry exists', async () => {
+  it('cannot bundle the Node entry for a browser, hence the browser entry', async () => {
     // The Node entry, which also exports the streams, pulls node:stream and node:crypto.
     await expect(bundleForBrowser(path.join(CLIENT_SRC, 'index.ts'))).rejects.toThrow(/node:/);
   });

@@ -121,7 +121,7 @@ describeWithChromium('@bkv/client in Chromium', () => {
     expect(seen.refused).toEqual({ code: 'NOT_HEX', position: 1 });
   });
 
-  it('writes backups with WebCrypto that the Node stream reads, and reads the stream’s', async () => {
+  it('writes backups with WebCrypto that Node reads, and reads those of Node', async () => {
     const key = Uint8Array.from({ length: 32 }, (_, i) => 255 - i);
     const fromNode = await encryptBackup(key, PLAINTEXT, { chunkSize: 4096 });
 

@@ -62,7 +62,7 @@ describe('CORS for a listed web app origin', () => {
     expect(response.headers.get('vary')).toMatch(/\bOrigin\b/i);
   });
 
-  it('marks an actual answer for the listed origin and exposes Retry-After and the id', async () => {
+  it('marks an answer for a listed origin, exposing Retry-After and the id', async () => {
     const response = await fromPage(`${t.url}/v1/realm`, 'GET', APP);
 
     expect(response.status).toBe(200);

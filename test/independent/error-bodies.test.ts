@@ -130,7 +130,7 @@ describe('malformed requests', () => {
     );
   });
 
-  it('leaves a recovery open after a refused finish, and closes it once tags are compared', async () => {
+  it('keeps a recovery open after a refused finish, closes it once tags compare', async () => {
     const client = await as('patient');
     await client.enroll('patient');
     const start = await startRecovery(client);

@@ -29,7 +29,8 @@ export const COMMANDS: Command[] = [
 function help(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
   const lines = COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`);
-  return `usage: bkv <command> [options]\n\n${lines.join('\n')}\n\nbkv <command> --help for more.\n`;
+  const footer = 'bkv <command> --help for more.';
+  return `usage: bkv <command> [options]\n\n${lines.join('\n')}\n\n${footer}\n`;
 }
 
 /** Runs one command line; returns the exit code. Errors become a sentence on stderr. */

@@ -4,7 +4,8 @@ import path from 'node:path';
 import { createAuthenticator, mintLocalToken } from './auth';
 import { loadConfig } from './config';
 
-const ONLY_DATE = {
+/** Fake only the clock: the vault's sockets and jose's promises keep their real timers. */
+const ONLY_DATE: Parameters<typeof jest.useFakeTimers>[0] = {
   doNotFake: [
     'hrtime',
     'nextTick',
@@ -21,7 +22,7 @@ const ONLY_DATE = {
     'setTimeout',
     'clearTimeout',
   ],
-} as const;
+};
 
 describe('local-mode authentication', () => {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'bkv-auth-'));

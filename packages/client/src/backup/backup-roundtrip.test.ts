@@ -62,7 +62,7 @@ describe('backup round trips', () => {
   // 3 GiB through encryption and decryption in one pipeline: about 3 s on an idle machine, up
   // to 15 s with the rest of the suite beside it on two cores. Memory is measured in
   // backup-memory.test.ts, in a child process of its own.
-  it('round-trips 3 GiB made on the fly, checking every byte, without touching the disk', async () => {
+  it('round-trips 3 GiB made on the fly, every byte checked, without the disk', async () => {
     const total = 3 * 1024 ** 3 + 12345;
     const base = patternBase();
     const check = patternCheck(base);

@@ -61,7 +61,8 @@ function damaged(chunk: SealedChunk): BackupError {
   const end = chunk.offset + chunkWireLength(length);
   return new BackupError(
     'DAMAGED',
-    `chunk ${chunk.index} (bytes ${chunk.offset} to ${end - 1}) is damaged: it does not authenticate`,
+    `chunk ${chunk.index} (bytes ${chunk.offset} to ${end - 1}) is damaged: ` +
+      'it does not authenticate',
     chunk.offset,
   );
 }

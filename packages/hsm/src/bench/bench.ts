@@ -25,7 +25,11 @@ function median(values: number[]): number {
   return sorted[Math.floor(sorted.length / 2)]!;
 }
 
-/** Runs `op` from `concurrency` closed loops for SECONDS; returns completed operations per second. */
+function ratio(ops: number, raw: number): string {
+  return (ops / raw).toFixed(2);
+}
+
+/** Runs `op` from `concurrency` closed loops for SECONDS; returns operations per second. */
 async function throughput(concurrency: number, op: () => Promise<unknown>): Promise<number> {
   const end = performance.now() + SECONDS * 1000;
   let done = 0;
@@ -95,7 +99,7 @@ async function main(): Promise<void> {
       const ops = await throughput(poolSize * 2, () => hsm.evaluateOprf(key, nextBlinded()));
       await hsm.close();
       console.log(
-        `adapter evaluateOprf, pool ${poolSize}: ${fmt(ops)} ops/s  ratio ${(ops / rawOps).toFixed(2)}`,
+        `adapter evaluateOprf, pool ${poolSize}: ${fmt(ops)} ops/s  ratio ${ratio(ops, rawOps)}`,
       );
     }
 
@@ -105,7 +109,7 @@ async function main(): Promise<void> {
       const ops = await throughput(threads * 2, () => workers.evaluate(key, nextBlinded()));
       await workers.close();
       console.log(
-        `worker threads (${threads}, sync calls each): ${fmt(ops)} ops/s  ratio ${(ops / rawOps).toFixed(2)}`,
+        `worker threads (${threads}, sync calls each): ${fmt(ops)} ops/s  ratio ${ratio(ops, rawOps)}`,
       );
     }
 
@@ -133,7 +137,7 @@ async function main(): Promise<void> {
     const verdict = atDefault >= 0.9 * rawOps ? 'meets' : 'misses';
     console.log(
       `evaluateOprf medians: raw ${fmt(rawOps)} ops/s, adapter pool ${defaultSize} ` +
-        `${fmt(atDefault)} ops/s, ratio ${(atDefault / rawOps).toFixed(2)} (${verdict} the 0.9 target)`,
+        `${fmt(atDefault)} ops/s, ratio ${ratio(atDefault, rawOps)} (${verdict} the 0.9 target)`,
     );
   } finally {
     rmSync(dataDir, { recursive: true, force: true });

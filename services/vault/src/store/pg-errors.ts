@@ -13,8 +13,18 @@ import { BkvError } from '@bkv/protocol';
 const UNAVAILABLE_CLASSES = new Set(['08', '53', '57', '58', '40']);
 
 /** pg's own errors that carry no SQLSTATE: a socket that failed, a pool that gave up. */
-const CLIENT_FAILURE =
-  /Connection terminated|timeout exceeded|connection timeout|not queryable|Cannot use a pool|Client was closed|Query read timeout/i;
+const CLIENT_FAILURE = new RegExp(
+  [
+    'Connection terminated',
+    'timeout exceeded',
+    'connection timeout',
+    'not queryable',
+    'Cannot use a pool',
+    'Client was closed',
+    'Query read timeout',
+  ].join('|'),
+  'i',
+);
 
 export function isUnavailable(err: unknown): boolean {
   const code = (err as { code?: unknown } | null)?.code;

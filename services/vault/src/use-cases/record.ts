@@ -18,7 +18,10 @@ export async function describeRecord(deps: UseCaseDeps, userId: string): Promise
   };
 }
 
-/** `DELETE /v1/record`: deletes the wrapped key and payload (crypto-shredding) and any tombstone. */
+/**
+ * `DELETE /v1/record`: deletes the wrapped key and payload (crypto-shredding) and any
+ * tombstone.
+ */
 export async function forgetRecord(deps: UseCaseDeps, userId: string): Promise<void> {
   if (!(await deps.store.deleteRecord(userId))) {
     throw new BkvError('NO_RECORD', 'no escrowed key for this user');
