@@ -4,7 +4,7 @@
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { formatRecoveryKey } from '@bkv/client';
-import { EXIT, type Command } from '../command';
+import { EXIT, type CliContext, type Command } from '../command';
 import { connectFlags, connectOptions, connectVault } from '../connect';
 import { readKeyFile } from '../key-file';
 import { readPassphrase, UsageError } from '../passphrase';
@@ -97,8 +97,7 @@ export const statusCommand: Command = {
   summary: 'show whether a key is escrowed and how many guesses are left',
   usage: 'bkv status\n' + CONNECT_USAGE,
   async run(argv, ctx) {
-    const { values } = parseArgs({ args: argv, options: { ...connectOptions } });
-    const client = await connectVault(connectFlags(values), ctx);
+    const client = await connectOnly(argv, ctx);
     const record = await client.status();
     if (!record) ctx.stdout.write('no backup key escrowed\n');
     else if (record.state === 'locked') {
@@ -118,13 +117,18 @@ export const forgetCommand: Command = {
   summary: 'delete the escrowed key from the vault',
   usage: 'bkv forget\n' + CONNECT_USAGE,
   async run(argv, ctx) {
-    const { values } = parseArgs({ args: argv, options: { ...connectOptions } });
-    const client = await connectVault(connectFlags(values), ctx);
+    const client = await connectOnly(argv, ctx);
     const deleted = await client.forget();
     ctx.stdout.write(deleted ? 'escrowed key deleted\n' : 'no backup key was escrowed\n');
     return EXIT.ok;
   },
 };
+
+/** The vault client for a command whose only flags are the connection flags. */
+async function connectOnly(argv: string[], ctx: CliContext) {
+  const { values } = parseArgs({ args: argv, options: connectOptions });
+  return connectVault(connectFlags(values), ctx);
+}
 
 function optionalCount(text: string | undefined, flag: string): number | undefined {
   if (text === undefined) return undefined;
