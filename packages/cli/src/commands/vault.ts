@@ -26,7 +26,9 @@ const configOptions = {
   port: { type: 'string' },
 } as const;
 
-function configFrom(values: Record<string, unknown>, env: NodeJS.ProcessEnv) {
+/** The configuration from the command's flags over the environment and the file. */
+function configFrom(argv: string[], env: NodeJS.ProcessEnv) {
+  const { values } = parseArgs({ args: argv, options: configOptions });
   const overrides: Record<string, unknown> = {};
   if (typeof values['data-dir'] === 'string') overrides.dataDir = values['data-dir'];
   const listen: Record<string, unknown> = {};
@@ -42,8 +44,7 @@ const start: Command = {
   summary: 'run the vault (SoftHSM token and SQLite under the data folder by default)',
   usage: 'bkv vault start [options]\n' + CONFIG_USAGE,
   async run(argv, ctx) {
-    const { values } = parseArgs({ args: argv, options: configOptions });
-    const vault = await startVault(configFrom(values, ctx.env));
+    const vault = await startVault(configFrom(argv, ctx.env));
     ctx.stderr.write(`vault listening on ${vault.url}\n`);
     await new Promise<void>((resolve) => {
       const stop = () => {
@@ -64,8 +65,7 @@ const init: Command = {
   summary: 'initialise the realm (HSM keys, realm id) and the database, then exit',
   usage: 'bkv vault init [options]\n' + CONFIG_USAGE,
   async run(argv, ctx) {
-    const { values } = parseArgs({ args: argv, options: configOptions });
-    const config = configFrom(values, ctx.env);
+    const config = configFrom(argv, ctx.env);
     const logger = createLogger(config.log.level);
     const hsm = await openRealmHsm(config, logger, { initialize: true });
     try {
@@ -84,8 +84,7 @@ const migrate: Command = {
   summary: 'create or upgrade the database schema, then exit',
   usage: 'bkv vault migrate [options]\n' + CONFIG_USAGE,
   async run(argv, ctx) {
-    const { values } = parseArgs({ args: argv, options: configOptions });
-    const config = configFrom(values, ctx.env);
+    const config = configFrom(argv, ctx.env);
     const store = await openStore(storeSettings(config, createLogger(config.log.level)));
     await store.close();
     ctx.stdout.write('database schema is current\n');
