@@ -70,3 +70,10 @@ export function checkStart(start: StartRecovery): void {
   checkDate(start.expiresAt, 'expiresAt');
   checkBackoffPolicy(start.backoff);
 }
+
+/** A guess's outcome: the user, the record version the guess was made at, and the time. */
+export function checkGuess(userId: string, version: number, now: Date): void {
+  checkId(userId, 'userId');
+  checkCount(version, 'version', 1);
+  checkDate(now, 'now');
+}

@@ -8,7 +8,7 @@
 import { Pool, type PoolClient, type QueryResultRow } from 'pg';
 import { BkvError } from '@bkv/protocol';
 
-import { checkCommit, checkCount, checkDate, checkEnrollment, checkId, checkStart } from './check';
+import { checkCommit, checkDate, checkEnrollment, checkGuess, checkId, checkStart } from './check';
 import { valuesFor, type NamedQuery } from './pg-named';
 import { isUnavailable, pgError } from './pg-errors';
 import { MIGRATION_LOCK_KEY, PG_MIGRATIONS } from './pg-schema';
@@ -194,16 +194,12 @@ export class PgStore implements Store {
   }
 
   async recordRightGuess(userId: string, version: number, now: Date): Promise<void> {
-    checkId(userId, 'userId');
-    checkCount(version, 'version', 1);
-    checkDate(now, 'now');
+    checkGuess(userId, version, now);
     await this.query(PG_SQL.rightGuess, { userId, version, now: now.getTime() });
   }
 
   async recordWrongGuess(userId: string, version: number, now: Date): Promise<WrongGuessOutcome> {
-    checkId(userId, 'userId');
-    checkCount(version, 'version', 1);
-    checkDate(now, 'now');
+    checkGuess(userId, version, now);
     const params = { userId, version, now: now.getTime() };
 
     // Invariant 4: the guess was counted at start; with none left, destroy now.

@@ -7,7 +7,7 @@
 import Database from 'better-sqlite3';
 import { BkvError } from '@bkv/protocol';
 
-import { checkCommit, checkCount, checkDate, checkEnrollment, checkId, checkStart } from './check';
+import { checkCommit, checkDate, checkEnrollment, checkGuess, checkId, checkStart } from './check';
 import { enrollmentParams, recordParams, startParams } from './params';
 import { bytes, int, time, toPendingEnrollment, toStoredRecord } from './rows';
 import type { Row } from './rows';
@@ -213,18 +213,14 @@ export class SqliteStore implements Store {
   }
 
   async recordRightGuess(userId: string, version: number, now: Date): Promise<void> {
-    checkId(userId, 'userId');
-    checkCount(version, 'version', 1);
-    checkDate(now, 'now');
+    checkGuess(userId, version, now);
     this.guard(() =>
       this.withoutSync(() => this.stmt('rightGuess').run({ userId, version, now: now.getTime() })),
     );
   }
 
   async recordWrongGuess(userId: string, version: number, now: Date): Promise<WrongGuessOutcome> {
-    checkId(userId, 'userId');
-    checkCount(version, 'version', 1);
-    checkDate(now, 'now');
+    checkGuess(userId, version, now);
     const params = { userId, version, now: now.getTime() };
 
     const wrong = this.db.transaction((): WrongGuessOutcome => {
