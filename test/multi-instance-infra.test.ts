@@ -154,7 +154,11 @@ describe('systemd unit and container image', () => {
     const unit = read('systemd/bkv-vault.service');
     const single = config('vault.single.json');
     expect(unit).toMatch(
-      /^ExecStart=\/usr\/bin\/node \/opt\/bkv\/packages\/cli\/dist\/main\.js vault start --config \/etc\/bkv\/vault\.json$/m,
+      new RegExp(
+        '^ExecStart=/usr/bin/node /opt/bkv/packages/cli/dist/main\\.js ' +
+          'vault start --config /etc/bkv/vault\\.json$',
+        'm',
+      ),
     );
     expect(unit).toMatch(/^LoadCredential=hsm-pin:/m);
     expect(unit).toMatch(/^Environment=BKV_HSM_PIN_FILE=%d\/hsm-pin$/m);

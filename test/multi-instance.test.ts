@@ -34,7 +34,7 @@ describeWithDatabase('three vault instances on one database', (serverUrl) => {
     await database?.drop();
   });
 
-  it('evaluates at most the 10 guesses left when 300 starts race across three instances', async () => {
+  it('evaluates at most the 10 guesses left for 300 starts across three instances', async () => {
     const client = await cluster.clientFor('target', cluster.urls[0]!);
     await client.enroll('the real passphrase', undefined, { guessLimit: 10 });
     const token = await cluster.tokenFor('target');

@@ -56,7 +56,7 @@ function describeOutage(bin: string): void {
     server?.destroy();
   });
 
-  it('answers 503 STORE_UNAVAILABLE while PostgreSQL is down and heals when it returns', async () => {
+  it('answers 503 STORE_UNAVAILABLE while PostgreSQL is down, heals after', async () => {
     const client = await t.clientFor('olga');
     await client.enroll('olga passphrase');
     const token = await t.tokenFor('olga');

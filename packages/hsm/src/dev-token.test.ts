@@ -6,7 +6,7 @@ import { makeTestToken } from './testing';
 import { openHsm } from './open-hsm';
 
 describe('dev token', () => {
-  it('is idempotent: a second call finds the same token and PIN, and the realm survives', async () => {
+  it('is idempotent: a second call finds the same token, PIN and realm', async () => {
     const token = await makeTestToken();
     try {
       const first = await openHsm(token.config, { initialize: true });
@@ -38,7 +38,7 @@ describe('dev token', () => {
     }
   });
 
-  it('refuses a second conf in a process that already uses one, writing nothing there', async () => {
+  it('refuses a second conf in a process that uses one, writing nothing', async () => {
     const token = await makeTestToken();
     const elsewhere = join(token.dataDir, 'elsewhere');
     try {

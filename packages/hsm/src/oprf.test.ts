@@ -48,7 +48,7 @@ async function expectBadInput(promise: Promise<unknown>): Promise<void> {
 }
 
 describe('evaluateOprf', () => {
-  it('reproduces every RFC 9497 A.3.1 P256-SHA256 OPRF vector with the vector key imported', async () => {
+  it('reproduces every RFC 9497 A.3.1 P256-SHA256 OPRF vector, key imported', async () => {
     // The vector key is the one RFC 9497 §3.2.1 DeriveKeyPair gives for the seed and info.
     const derived = p256_oprf.oprf.deriveKeyPair(hex(suite.seed), hex(suite.keyInfo));
     expect(toHex(derived.secretKey)).toBe(suite.skSm);
@@ -63,7 +63,7 @@ describe('evaluateOprf', () => {
     expect(ran).toBe(2);
   });
 
-  it('agrees with @noble/curves p256_oprf BlindEvaluate on 500 random inputs and keys', async () => {
+  it('agrees with noble p256_oprf BlindEvaluate on 500 random inputs and keys', async () => {
     let agreed = 0;
     for (let k = 0; k < 10; k++) {
       const { secretKey } = p256_oprf.oprf.generateKeyPair();
@@ -123,7 +123,7 @@ describe('evaluateOprf', () => {
     expect(await countSessionObjects(token.config)).toBe(0);
   });
 
-  it('refuses bad wrapped keys and a public key of another key, leaving no session objects', async () => {
+  it('refuses bad wrapped keys and a foreign public key, leaving no objects', async () => {
     const key = await hsm.makeOprfKey();
     const other = await hsm.makeOprfKey();
     const blinded = p256_oprf.oprf.blind(Uint8Array.of(2)).blinded;

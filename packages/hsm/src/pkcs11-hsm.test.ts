@@ -36,7 +36,7 @@ describe('seal and open', () => {
     expect(new TextDecoder().decode(await hsm.open(a, utf8('aad')))).toBe('secret');
   });
 
-  it('refuses a blob under another AAD, a flipped bit and a short blob with HSM_BAD_INPUT', async () => {
+  it('refuses another AAD, a flipped bit and a short blob with HSM_BAD_INPUT', async () => {
     const sealed = await hsm.seal(utf8('secret'), utf8('user-1'));
     const flipped = Uint8Array.from(sealed);
     flipped[20] = flipped[20]! ^ 1;
@@ -144,7 +144,7 @@ describe('realm', () => {
 });
 
 describe('concurrency', () => {
-  it('completes 2,000 concurrent mixed operations without blocking the event loop for long', async () => {
+  it('completes 2,000 concurrent operations without stalling the event loop', async () => {
     const key = await hsm.makeOprfKey();
     const blinded = p256_oprf.oprf.blind(utf8('load')).blinded;
     const delay = monitorEventLoopDelay({ resolution: 10 });

@@ -43,7 +43,7 @@ async function codeOf(promise: Promise<unknown>): Promise<string | undefined> {
   );
 }
 
-it('reports HSM_UNAVAILABLE while the token folder is gone and recovers when it returns', async () => {
+it('reports HSM_UNAVAILABLE while the token is gone, recovers when it returns', async () => {
   const key = await hsm.makeOprfKey();
   const blinded = p256_oprf.oprf.blind(Uint8Array.of(7)).blinded;
   const before = await hsm.evaluateOprf(key, blinded);
@@ -68,7 +68,7 @@ it('reports HSM_UNAVAILABLE while the token folder is gone and recovers when it 
   expect(await hsm.open(sealed, Uint8Array.of(9))).toEqual(Uint8Array.of(1, 2, 3));
 });
 
-it('reports HSM_UNAVAILABLE when its sessions are closed under it, then reconnects and logs in', async () => {
+it('reports HSM_UNAVAILABLE when its sessions close, then logs in again', async () => {
   const key = await hsm.makeOprfKey();
   const blinded = p256_oprf.oprf.blind(Uint8Array.of(8)).blinded;
   const before = await hsm.evaluateOprf(key, blinded);

@@ -109,7 +109,8 @@ async function main(): Promise<void> {
       const ops = await throughput(threads * 2, () => workers.evaluate(key, nextBlinded()));
       await workers.close();
       console.log(
-        `worker threads (${threads}, sync calls each): ${fmt(ops)} ops/s  ratio ${ratio(ops, rawOps)}`,
+        `worker threads (${threads}, sync calls each): ${fmt(ops)} ops/s  ` +
+          `ratio ${ratio(ops, rawOps)}`,
       );
     }
 
