@@ -71,7 +71,7 @@ export function createApp(parts: AppParts): express.Express {
   app.use(express.json({ limit: parts.bodyBytes, strict: true, type: 'application/json' }));
 
   app.get('/healthz', (_req, res) => void res.json({ status: 'ok' }));
-  app.get('/readyz', async (_req, res) => {
+  app.get('/readyz', at('/readyz'), async (_req, res) => {
     try {
       await parts.ready();
       res.json({ status: 'ready' });
