@@ -1,4 +1,5 @@
 import { BkvError } from '@bkv/protocol';
+import type { NextFunction, Request, Response } from 'express';
 
 /**
  * A bound on HSM work in flight: up to `maxConcurrent` requests run, up to `maxQueue` wait, and
@@ -33,4 +34,21 @@ export class Admission {
       else this.running--;
     };
   }
+}
+
+/**
+ * Middleware that holds an admission for the life of the request. A client that went away
+ * while it waited (or while it was authenticated and counted) gets no work done for it, and
+ * its place goes back at once: 'close' has already fired for it and would never release it.
+ */
+export function admitted(admission: Admission) {
+  return async (req: Request, res: Response, next: NextFunction): Promise<void> => {
+    const release = await admission.enter();
+    if (req.socket.destroyed || res.writableEnded) {
+      release();
+      return;
+    }
+    res.once('close', release);
+    next();
+  };
 }

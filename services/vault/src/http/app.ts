@@ -22,7 +22,7 @@ import { commitEnrollment, startEnrollment } from '../use-cases/enroll';
 import { describeRealm } from '../use-cases/realm';
 import { describeRecord, forgetRecord } from '../use-cases/record';
 import { finishRecovery, startRecovery } from '../use-cases/recovery';
-import type { Admission } from './admission';
+import { admitted, type Admission } from './admission';
 import { cors, type CorsConfig } from './cors';
 import { errorHandler, notFound } from './errors';
 import type { RequestLimits } from './limits';
@@ -92,11 +92,7 @@ export function createApp(parts: AppParts): express.Express {
     locals(res).userId = await parts.authenticate(req.get('authorization'));
     next();
   };
-  const hsmWork: Handler = async (_req, res, next) => {
-    const release = await parts.admission.enter();
-    res.once('close', release);
-    next();
-  };
+  const hsmWork = admitted(parts.admission) as Handler;
   const authed = [user, parts.limits.perUser];
 
   v1.post('/enrollments', at('/v1/enrollments'), ...authed, hsmWork, async (req, res) => {
