@@ -58,10 +58,13 @@ export const PG_SQL = {
 
   deleteUserRecoveries: named('DELETE FROM pending_recoveries WHERE user_id = :userId'),
 
-  deleteRecord: named(`WITH gone AS (DELETE FROM records WHERE user_id = :userId RETURNING 1),
-      enrollments AS (DELETE FROM pending_enrollments WHERE user_id = :userId),
-      recoveries AS (DELETE FROM pending_recoveries WHERE user_id = :userId)
-    SELECT count(*)::integer AS deleted FROM gone`),
+  // Taken first by the statements that must see every pending row a racing start committed:
+  // READ COMMITTED gives each later statement a snapshot from after the lock.
+  lockRecord: named('SELECT 1 FROM records WHERE user_id = :userId FOR UPDATE'),
+
+  deleteUserEnrollments: named('DELETE FROM pending_enrollments WHERE user_id = :userId'),
+
+  deleteRecord: named('DELETE FROM records WHERE user_id = :userId RETURNING 1'),
 
   // Invariant 1 (protocol.md, guess accounting): the guess is consumed by this one
   // conditional update, or not at all; the pending recovery is inserted by the same statement.

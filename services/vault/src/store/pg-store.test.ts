@@ -15,7 +15,10 @@ import {
 } from '../../../../test/support/pg-database';
 import { PgStore } from './pg-store';
 import { storeContract, type StoreHarness } from './store.contract';
-import { enrolled } from './store-fixtures';
+import { startParams as startParamsOf } from './params';
+import { PG_SQL } from './pg-sql';
+import { valuesFor } from './pg-named';
+import { at, enrolled, startOf } from './store-fixtures';
 
 describeWithDatabase('PostgreSQL', describePgStore);
 
@@ -63,6 +66,66 @@ function describePgStore(serverUrl: string): void {
         await Promise.all(stores.map((store) => store.close()));
         await fresh.drop();
       }
+    });
+
+    describe('racing a start held open in another session', () => {
+      /** Runs the guess-consuming statement in its own transaction and leaves it open. */
+      async function heldStart(userId: string) {
+        const session = new Client({ connectionString: database.url });
+        await session.connect();
+        await session.query('BEGIN');
+        const start = startParamsOf(startOf(userId, at(2000)));
+        const consumed = await session.query(
+          PG_SQL.startRecovery.text,
+          valuesFor(PG_SQL.startRecovery, start),
+        );
+        expect(consumed.rows).toHaveLength(1);
+        return {
+          /** Resolves once another session waits for a lock this one holds. */
+          waitedOn: async () => {
+            for (;;) {
+              const waiting = await raw.query(
+                `SELECT count(*)::integer AS n FROM pg_stat_activity
+                  WHERE datname = current_database() AND wait_event_type = 'Lock'`,
+              );
+              if ((waiting.rows[0] as { n: number }).n > 0) return;
+              await new Promise((resolve) => setTimeout(resolve, 10));
+            }
+          },
+          commit: async () => {
+            await session.query('COMMIT');
+            await session.end();
+          },
+        };
+      }
+
+      it('keeps the guess of a start that commits while a right guess waits for the row', async () => {
+        const { userId } = await enrolled(harness.store);
+        const held = await heldStart(userId);
+
+        const reset = harness.store.recordRightGuess(userId, 1, at(3000));
+        await held.waitedOn();
+        await held.commit();
+        await reset;
+
+        // The held start's evaluation went out: its guess stays spent.
+        expect((await harness.rawRecord(userId))!.guesses_used).toBe(1);
+      });
+
+      it('leaves no pending recovery of a start that commits while a delete waits', async () => {
+        const { userId } = await enrolled(harness.store);
+        const held = await heldStart(userId);
+
+        const deleted = harness.store.deleteRecord(userId);
+        await held.waitedOn();
+        await held.commit();
+        expect(await deleted).toBe(true);
+
+        const left = await raw.query('SELECT * FROM pending_recoveries WHERE user_id = $1', [
+          userId,
+        ]);
+        expect(left.rows).toEqual([]);
+      });
     });
 
     describe('when PostgreSQL fails', () => {

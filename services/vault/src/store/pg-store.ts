@@ -142,8 +142,14 @@ export class PgStore implements Store {
 
   async deleteRecord(userId: string): Promise<boolean> {
     checkId(userId, 'userId');
-    const [row] = await this.query(PG_SQL.deleteRecord, { userId });
-    return row !== undefined && int(row, 'deleted') > 0;
+    // The row lock first, so that no start racing this delete leaves a pending recovery
+    // behind for a later record of the same version.
+    return this.transaction(async (client) => {
+      await run(client, PG_SQL.lockRecord, { userId });
+      await run(client, PG_SQL.deleteUserRecoveries, { userId });
+      await run(client, PG_SQL.deleteUserEnrollments, { userId });
+      return (await run(client, PG_SQL.deleteRecord, { userId })).length > 0;
+    });
   }
 
   async startRecovery(start: StartRecovery): Promise<StartOutcome> {
@@ -195,7 +201,13 @@ export class PgStore implements Store {
 
   async recordRightGuess(userId: string, version: number, now: Date): Promise<void> {
     checkGuess(userId, version, now);
-    await this.query(PG_SQL.rightGuess, { userId, version, now: now.getTime() });
+    // The reset counts the pending recoveries still owed a guess; with the row locked first,
+    // its count includes every start that got in before it (a statement alone would count
+    // from a snapshot taken before it waited for the lock, and give a spent guess back).
+    await this.transaction(async (client) => {
+      await run(client, PG_SQL.lockRecord, { userId });
+      await run(client, PG_SQL.rightGuess, { userId, version, now: now.getTime() });
+    });
   }
 
   async recordWrongGuess(userId: string, version: number, now: Date): Promise<WrongGuessOutcome> {
