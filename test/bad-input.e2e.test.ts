@@ -97,6 +97,12 @@ const cases: Case[] = [
     'INVALID_REQUEST',
     start({ version: 1.5, blindedElement: randomElement() }),
   ],
+  [
+    'a version past 32 bits',
+    400,
+    'INVALID_REQUEST',
+    start({ version: 2 ** 31, blindedElement: randomElement() }),
+  ],
   ['a missing element', 400, 'INVALID_REQUEST', start({ version: 1 })],
   [
     'an element of 32 bytes',

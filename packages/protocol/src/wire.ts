@@ -61,7 +61,8 @@ export const commitRequest = z.strictObject({
 export type CommitRequest = z.output<typeof commitRequest>;
 
 export const recoveryStartRequest = z.strictObject({
-  version: count,
+  // The version travels as u32be in the record AAD and is a 32-bit integer in the stores.
+  version: count.max(0x7fffffff),
   blindedElement: element,
 });
 export type RecoveryStartRequest = z.output<typeof recoveryStartRequest>;

@@ -32,6 +32,8 @@ export async function createAuthenticator(config: VaultConfig): Promise<Authenti
   const auth = config.auth;
   let keys: JWTVerifyGetKey;
   let options: { issuer: string; audience: string; algorithms: string[] };
+  // A token that never expires is refused: an account token must not outlive its session.
+  const requiredClaims = ['exp', 'sub'];
   if (auth.mode === 'local') {
     const { publicJwk } = await localSigningKey(config.dataDir);
     keys = createLocalJWKSet({ keys: [publicJwk] });
@@ -50,7 +52,7 @@ export async function createAuthenticator(config: VaultConfig): Promise<Authenti
     try {
       ({
         payload: { sub },
-      } = await jwtVerify(token, keys, options));
+      } = await jwtVerify(token, keys, { ...options, requiredClaims }));
     } catch (err) {
       throw new BkvError('UNAUTHENTICATED', 'the bearer token is not valid', {}, err);
     }

@@ -62,6 +62,21 @@ describe('loadConfig', () => {
     expect(problems.length).toBeGreaterThanOrEqual(3);
   });
 
+  it('checks the settings against each other, reporting every clash', () => {
+    const problems = problemsOf(() =>
+      loadConfig({
+        env: {},
+        overrides: {
+          policy: { guessLimit: { default: 30, max: 20 }, backoff: { baseMs: 10, capMs: 5 } },
+        },
+      }),
+    );
+    expect(problems).toEqual([
+      expect.stringContaining('policy.guessLimit.default'),
+      expect.stringContaining('policy.backoff.baseMs'),
+    ]);
+  });
+
   it('refuses local auth on a non-loopback address unless forced', () => {
     const problems = problemsOf(() => loadConfig({ env: { BKV_HOST: '0.0.0.0' } }));
     expect(problems).toEqual([expect.stringContaining('auth.mode local refuses')]);

@@ -4,6 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { kdfMeets } from '@bkv/protocol';
 import { z } from 'zod';
 
 const kdf = z.strictObject({
@@ -228,8 +229,11 @@ function crossChecks(config: VaultConfig): string[] {
   if (policy.guessLimit.default > policy.guessLimit.max) {
     problems.push('policy.guessLimit.default: must not exceed policy.guessLimit.max');
   }
-  if (policy.kdf.memoryKiB < policy.kdfMinimum.memoryKiB) {
+  if (!kdfMeets(policy.kdf, policy.kdfMinimum)) {
     problems.push('policy.kdf: must meet policy.kdfMinimum');
+  }
+  if (policy.backoff.baseMs > policy.backoff.capMs) {
+    problems.push('policy.backoff.baseMs: must not exceed policy.backoff.capMs');
   }
   if (!hsm.devToken && !hsm.pinEnv && !hsm.pinFile) {
     problems.push('hsm: set pinEnv or pinFile (or devToken for development)');

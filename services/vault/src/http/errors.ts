@@ -8,10 +8,9 @@ import { z } from 'zod';
  */
 export function toBkvError(err: unknown): BkvError {
   if (err instanceof BkvError) {
-    // The schema refuses bad points first; one the HSM still refuses is the caller's input too.
-    if (err.code === 'HSM_BAD_INPUT') {
-      return new BkvError('INVALID_REQUEST', 'the request was refused', {}, err);
-    }
+    // The schema has refused every bad point by then: what the HSM still refuses is stored
+    // data (a wrapped key, a sealed payload), the service's fault, not the caller's.
+    if (err.code === 'HSM_BAD_INPUT') return new BkvError('INTERNAL', 'internal error', {}, err);
     return err;
   }
   if (err instanceof z.ZodError) {
@@ -46,9 +45,9 @@ export function sendError(res: Response, error: BkvError): void {
   if (error.details.retryAfter !== undefined) {
     res.setHeader('Retry-After', String(Math.ceil(error.details.retryAfter)));
   }
-  res
-    .status(status)
-    .json({ error: { code: error.code, message: error.message, ...error.details } });
+  // A server-side failure says what to do, never what broke inside (that is in the log).
+  const message = status >= 500 ? ERROR_CODES[error.code].advice : error.message;
+  res.status(status).json({ error: { code: error.code, message, ...error.details } });
 }
 
 export function errorHandler(err: unknown, _req: Request, res: Response, next: NextFunction) {

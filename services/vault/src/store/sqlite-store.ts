@@ -50,6 +50,8 @@ export class SqliteStore implements Store {
       this.db.pragma('journal_mode = WAL');
       // Invariant 1 says "durably": FULL syncs the WAL at every commit, not only at checkpoints.
       this.db.pragma('synchronous = FULL');
+      // Destroyed and deleted key material is overwritten in the file, not left in free pages.
+      this.db.pragma('secure_delete = ON');
     } catch (err) {
       throw sqliteError(err);
     }
