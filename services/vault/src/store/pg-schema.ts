@@ -65,4 +65,19 @@ CREATE INDEX pending_recoveries_user ON pending_recoveries (user_id, version);
 CREATE INDEX pending_recoveries_expiry ON pending_recoveries (expires_at);
 `,
   },
+  {
+    version: 2,
+    name: 'record generations that outlive a forget',
+    sql: `
+-- The highest version each user's record ever had. A forget deletes the record but not this
+-- row, so the next enrollment's version is still above every earlier one: pending recoveries,
+-- sealed payloads and guess outcomes name a generation by (user, version).
+CREATE TABLE record_generations (
+  user_id text PRIMARY KEY,
+  last_version integer NOT NULL CHECK (last_version >= 1)
+);
+INSERT INTO record_generations (user_id, last_version)
+  SELECT user_id, version FROM records;
+`,
+  },
 ];

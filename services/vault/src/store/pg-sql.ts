@@ -56,6 +56,16 @@ export const PG_SQL = {
       created_at = :now::bigint, updated_at = :now::bigint, locked_at = NULL
     WHERE user_id = :userId AND version = :expectedVersion RETURNING user_id`),
 
+  lastVersion: named('SELECT last_version FROM record_generations WHERE user_id = :userId'),
+
+  // A version is taken once per user: only above the highest ever committed, forgets included.
+  // A concurrent claim of the same user waits on the row (or its key) and then matches nothing.
+  claimVersion: named(`INSERT INTO record_generations (user_id, last_version)
+    VALUES (:userId, :version)
+    ON CONFLICT (user_id) DO UPDATE SET last_version = EXCLUDED.last_version
+      WHERE record_generations.last_version < EXCLUDED.last_version
+    RETURNING user_id`),
+
   deleteUserRecoveries: named('DELETE FROM pending_recoveries WHERE user_id = :userId'),
 
   // Taken first by the statements that must see every pending row a racing start committed:

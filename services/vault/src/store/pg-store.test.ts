@@ -13,6 +13,7 @@ import {
   describeWithDatabase,
   type ScratchDatabase,
 } from '../../../../test/support/pg-database';
+import { PG_MIGRATIONS } from './pg-schema';
 import { PgStore } from './pg-store';
 import { storeContract, type StoreHarness } from './store.contract';
 import { startParams as startParamsOf } from './params';
@@ -59,11 +60,38 @@ function describePgStore(serverUrl: string): void {
         await enrolled(stores[0]!);
         const check = new Client({ connectionString: fresh.url });
         await check.connect();
-        const applied = await check.query('SELECT version FROM schema_migrations');
+        const applied = await check.query('SELECT version FROM schema_migrations ORDER BY 1');
         await check.end();
-        expect(applied.rows).toEqual([{ version: 1 }]);
+        expect(applied.rows).toEqual(PG_MIGRATIONS.map(({ version }) => ({ version })));
       } finally {
         await Promise.all(stores.map((store) => store.close()));
+        await fresh.drop();
+      }
+    });
+
+    it("remembers an existing record's version when it adds record generations", async () => {
+      // A database as the first schema left it, with a tombstone at version 4.
+      const fresh = await createScratchDatabase(serverUrl);
+      const old = new Client({ connectionString: fresh.url });
+      const store = new PgStore({ url: fresh.url, poolSize: 1 });
+      try {
+        await old.connect();
+        await old.query(`CREATE TABLE schema_migrations (
+          version integer PRIMARY KEY, name text NOT NULL, applied_at bigint NOT NULL)`);
+        await old.query(PG_MIGRATIONS[0]!.sql);
+        await old.query('INSERT INTO schema_migrations VALUES (1, $1, 0)', [
+          PG_MIGRATIONS[0]!.name,
+        ]);
+        await old.query(`INSERT INTO records (user_id, version, state, kdf, guess_limit,
+          wrap_key_id, created_at, updated_at, locked_at)
+          VALUES ('user-old', 4, 'locked', '{}', 1, 1, 0, 0, 0)`);
+
+        await store.migrate();
+        await store.deleteRecord('user-old');
+        expect(await store.lastVersion('user-old')).toBe(4);
+      } finally {
+        await old.end();
+        await store.close();
         await fresh.drop();
       }
     });

@@ -1,7 +1,7 @@
 /**
  * The shared store: PostgreSQL through a pg Pool, for several vault instances. Every
  * invariant lives in one conditional statement (data-modifying CTEs where SQLite needs a
- * transaction); only a commit holds a transaction open, for three statements. Connection and
+ * transaction); only a commit holds a transaction open, for four statements. Connection and
  * server failures surface as STORE_UNAVAILABLE, and the pool heals by itself when PostgreSQL
  * returns: broken clients are discarded, new ones are opened on demand.
  */
@@ -104,6 +104,12 @@ export class PgStore implements Store {
     return row === undefined ? null : toStoredRecord(row);
   }
 
+  async lastVersion(userId: string): Promise<number> {
+    checkId(userId, 'userId');
+    const [row] = await this.query(PG_SQL.lastVersion, { userId });
+    return row === undefined ? 0 : int(row, 'last_version');
+  }
+
   async putEnrollment(enrollment: PendingEnrollment): Promise<void> {
     checkEnrollment(enrollment);
     await this.query(PG_SQL.putEnrollment, enrollmentParams(enrollment));
@@ -135,6 +141,8 @@ export class PgStore implements Store {
       const write = expectedVersion === null ? PG_SQL.insertRecord : PG_SQL.replaceRecord;
       const written = await run(client, write, params);
       if (written.length === 0) return 'rollback';
+      // A version already used, before a forget or by a racing commit, is never used again.
+      if ((await run(client, PG_SQL.claimVersion, params)).length === 0) return 'rollback';
       await run(client, PG_SQL.deleteUserRecoveries, params);
       return { kind: 'committed' };
     }).then((outcome) => (outcome === 'rollback' ? { kind: 'conflict' } : outcome));

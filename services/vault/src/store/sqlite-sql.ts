@@ -44,6 +44,14 @@ export const SQL = {
       created_at = :now, updated_at = :now, locked_at = NULL
     WHERE user_id = :userId AND version = :expectedVersion RETURNING user_id`,
 
+  lastVersion: 'SELECT last_version FROM record_generations WHERE user_id = :userId',
+
+  // A version is taken once per user: only above the highest ever committed, forgets included.
+  claimVersion: `INSERT INTO record_generations (user_id, last_version) VALUES (:userId, :version)
+    ON CONFLICT (user_id) DO UPDATE SET last_version = excluded.last_version
+      WHERE record_generations.last_version < excluded.last_version
+    RETURNING user_id`,
+
   deleteRecord: 'DELETE FROM records WHERE user_id = :userId',
   deleteUserEnrollments: 'DELETE FROM pending_enrollments WHERE user_id = :userId',
   deleteUserRecoveries: 'DELETE FROM pending_recoveries WHERE user_id = :userId',

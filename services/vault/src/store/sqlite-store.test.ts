@@ -9,6 +9,7 @@ import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 
 import { openStore } from './open-store';
+import { SQLITE_MIGRATIONS } from './sqlite-schema';
 import { SqliteStore } from './sqlite-store';
 import { storeContract, type StoreHarness } from './store.contract';
 import { enrolled } from './store-fixtures';
@@ -49,6 +50,25 @@ describe('SqliteStore', () => {
     await Promise.all(stores.map((s) => s.migrate()));
     await enrolled(stores[0]!);
     await Promise.all(stores.map((s) => s.close()));
+  });
+
+  it("remembers an existing record's version when it adds record generations", async () => {
+    // A file as the first schema left it, with a tombstone at version 4.
+    const file = path.join(folder, 'first-schema.sqlite');
+    const old = new Database(file);
+    old.exec(`CREATE TABLE schema_migrations (
+      version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL) STRICT`);
+    old.exec(SQLITE_MIGRATIONS[0]!.sql);
+    old.prepare('INSERT INTO schema_migrations VALUES (1, ?, 0)').run(SQLITE_MIGRATIONS[0]!.name);
+    old.exec(`INSERT INTO records (user_id, version, state, kdf, guess_limit, wrap_key_id,
+      created_at, updated_at, locked_at) VALUES ('user-old', 4, 'locked', '{}', 1, 1, 0, 0, 0)`);
+    old.close();
+
+    const store = new SqliteStore({ path: file });
+    await store.migrate();
+    await store.deleteRecord('user-old');
+    expect(await store.lastVersion('user-old')).toBe(4);
+    await store.close();
   });
 
   it('waits for the disk again after the commits that may skip it', async () => {

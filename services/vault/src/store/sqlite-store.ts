@@ -98,6 +98,12 @@ export class SqliteStore implements Store {
     return row === undefined ? null : toStoredRecord(row);
   }
 
+  async lastVersion(userId: string): Promise<number> {
+    checkId(userId, 'userId');
+    const row = this.guard(() => this.get('lastVersion', { userId }));
+    return row === undefined ? 0 : int(row, 'last_version');
+  }
+
   async putEnrollment(enrollment: PendingEnrollment): Promise<void> {
     checkEnrollment(enrollment);
     this.guard(() => this.stmt('putEnrollment').run(enrollmentParams(enrollment)));
@@ -135,6 +141,8 @@ export class SqliteStore implements Store {
           ? this.get('insertRecord', params)
           : this.get('replaceRecord', { ...params, expectedVersion });
       if (written === undefined) throw new Conflict();
+      // A version already used, before a forget or by a racing commit, is never used again.
+      if (this.get('claimVersion', params) === undefined) throw new Conflict();
       this.stmt('deleteUserRecoveries').run({ userId: record.userId });
       return { kind: 'committed' };
     });

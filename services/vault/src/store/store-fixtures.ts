@@ -63,12 +63,16 @@ export function recordFrom(enrollment: PendingEnrollment, version: number): NewR
   };
 }
 
-/** Enrolls a new user and returns what was committed. */
+/**
+ * Enrolls a user (a new one unless given) and returns what was committed: version 1 for a new
+ * user, else the one after the user's last, over whatever record the user has.
+ */
 export async function enrolled(store: Store, guessLimit = 10, userId = newUserId()) {
   const enrollment = enrollmentFor(userId, guessLimit);
   await store.putEnrollment(enrollment);
-  const record = recordFrom(enrollment, 1);
-  const outcome = await store.commitEnrollment(enrollment.id, null, record, at(1000));
+  const current = (await store.getRecord(userId))?.version ?? null;
+  const record = recordFrom(enrollment, (await store.lastVersion(userId)) + 1);
+  const outcome = await store.commitEnrollment(enrollment.id, current, record, at(1000));
   expect(outcome).toEqual({ kind: 'committed' });
   return { userId, record };
 }

@@ -5,6 +5,7 @@
  */
 import { BkvError } from '@bkv/protocol';
 
+import { generationsContract } from './generations.contract';
 import { recoveryContract } from './recovery.contract';
 import type { Row } from './rows';
 import { at, enrolled, enrollmentFor, newUserId, recordFrom, startOf } from './store-fixtures';
@@ -222,4 +223,5 @@ export function storeContract(harness: () => StoreHarness): void {
   });
 
   recoveryContract(harness);
+  generationsContract(harness);
 }

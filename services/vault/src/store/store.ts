@@ -66,7 +66,10 @@ export type CommitOutcome =
   | { kind: 'committed' }
   /** The enrollment is unknown, expired, already used, or another user's. */
   | { kind: 'enrollment_not_found' }
-  /** The user's record version is no longer `expectedVersion`; read again and retry. */
+  /**
+   * The user's record version is no longer `expectedVersion`, or `record.version` is not above
+   * the user's last version (another commit took it); read again and retry.
+   */
   | { kind: 'conflict' };
 
 /**
@@ -123,6 +126,11 @@ export interface Store {
   close(): Promise<void>;
 
   getRecord(userId: string): Promise<StoredRecord | null>;
+  /**
+   * The highest version the user's record ever had, kept across a forget (`deleteRecord`);
+   * 0 when the user never had one. A commit must go above it.
+   */
+  lastVersion(userId: string): Promise<number>;
 
   putEnrollment(enrollment: PendingEnrollment): Promise<void>;
   /** Reads a pending enrollment that is the user's and not expired, without consuming it. */
@@ -130,7 +138,8 @@ export interface Store {
   /**
    * In one transaction: consumes the enrollment (must be the user's, unexpired, unused),
    * replaces the user's record (active or locked) if its version is still `expectedVersion`
-   * (null: no record), and drops the user's pending recoveries.
+   * (null: no record) and `record.version` is above the user's last version, raises the last
+   * version to it, and drops the user's pending recoveries. So no version repeats for a user.
    */
   commitEnrollment(
     enrollmentId: string,
@@ -139,7 +148,10 @@ export interface Store {
     now: Date,
   ): Promise<CommitOutcome>;
 
-  /** Deletes the user's record (active or locked) and pending work; false when none. */
+  /**
+   * Deletes the user's record (active or locked) and pending work; false when none. The last
+   * version stays, so that a later record of the user gets a new one.
+   */
   deleteRecord(userId: string): Promise<boolean>;
 
   /**

@@ -80,9 +80,12 @@ export async function commitEnrollment(
   try {
     for (let attempt = 0; attempt < COMMIT_ATTEMPTS; attempt++) {
       // The version is part of the sealing AAD, so it is fixed before sealing and the store
-      // commits only if no other commit took it meanwhile.
+      // commits only if no other commit took it meanwhile. It goes above the last version the
+      // user ever had, not only the current record's: after a forget there is none, and a
+      // repeated version would let an old generation's pending work act on the new record.
       const current = await store.getRecord(userId);
-      const version = (current?.version ?? 0) + 1;
+      const last = await store.lastVersion(userId);
+      const version = Math.max(current?.version ?? 0, last) + 1;
       const sealed = await hsm.seal(payload, recordAad(hsm.realmId, userId, version));
       const outcome = await store.commitEnrollment(
         enrollmentId,
