@@ -121,6 +121,33 @@ describe('passphrase escrow through HTTP', () => {
     expect(await client.forget()).toBe(false);
   });
 
+  it('numbers the record after a forget above the forgotten one', async () => {
+    const client = await t.clientFor('kate');
+    await client.enroll('before');
+    const token = await t.tokenFor('kate');
+    const inFlight = await call(t.url, 'POST', '/v1/recoveries', {
+      token,
+      json: { version: 1, blindedElement: randomElement() },
+    });
+    expect(inFlight.status).toBe(201);
+    await client.forget();
+    expect(await client.enroll('after')).toMatchObject({ version: 2 });
+
+    const stale = await call(t.url, 'POST', '/v1/recoveries', {
+      token,
+      json: { version: 1, blindedElement: randomElement() },
+    });
+    expect(stale.status).toBe(409);
+    expect(stale.body.error.code).toBe('VERSION_MISMATCH');
+    // The forgotten generation's recovery counts nothing against the new record.
+    const late = await call(t.url, 'POST', `/v1/recoveries/${inFlight.body.recoveryId}/finish`, {
+      token,
+      json: { unlockTag: toBase64url(new Uint8Array(32)) },
+    });
+    expect(late.body.error.code).toBe('RECOVERY_NOT_FOUND');
+    expect(await client.status()).toMatchObject({ version: 2, guessesRemaining: 10 });
+  });
+
   it('finishes a recovery once, and only for the user who started it', async () => {
     const client = await t.clientFor('iris');
     await client.enroll('iris');
