@@ -127,7 +127,7 @@ function describePgStore(serverUrl: string): void {
         };
       }
 
-      it('keeps the guess of a start that commits while a right guess waits for the row', async () => {
+      it('keeps the guess of a start that commits while a reset waits for the row', async () => {
         const { userId } = await enrolled(harness.store);
         const held = await heldStart(userId);
 
