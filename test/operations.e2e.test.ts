@@ -40,6 +40,12 @@ it('counts requests by route and code, guesses consumed and records destroyed', 
   );
 });
 
+it('tells caches to keep nothing of the API', async () => {
+  const realm = await fetch(`${t.url}/v1/realm`);
+  expect(realm.headers.get('cache-control')).toBe('no-store');
+  expect(realm.headers.get('etag')).toBeNull();
+});
+
 it('echoes a sane request id and makes one up otherwise', async () => {
   const given = await fetch(`${t.url}/v1/realm`, { headers: { 'x-request-id': 'trace-42' } });
   expect(given.headers.get('x-request-id')).toBe('trace-42');

@@ -64,6 +64,8 @@ export function createApp(parts: AppParts): express.Express {
   const scoped = (req: Request): UseCaseDeps => ({ ...deps, log: req.log });
   const app = express();
   app.disable('x-powered-by');
+  // Answers carry one-time ids and sealed keys: nothing to validate against, nothing to keep.
+  app.disable('etag');
   app.set('trust proxy', parts.trustProxy);
 
   app.use(requestLog(parts));
@@ -84,6 +86,10 @@ export function createApp(parts: AppParts): express.Express {
   });
 
   const v1 = express.Router();
+  v1.use((_req, res, next) => {
+    res.setHeader('Cache-Control', 'no-store');
+    next();
+  });
   v1.use(parts.limits.perIp);
   v1.get('/realm', at('/v1/realm'), (_req, res) => void res.json(describeRealm(deps)));
 
