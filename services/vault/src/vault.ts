@@ -13,7 +13,7 @@ import { createAuthenticator } from './auth';
 import type { VaultConfig } from './config';
 import { openRealmHsm } from './hsm-setup';
 import { Admission } from './http/admission';
-import { createApp } from './http/app';
+import { createApp, type AppParts } from './http/app';
 import { openLimiters, requestLimits, type Limiters } from './http/limits';
 import { createLogger } from './logger';
 import { createMetrics, instrumentHsm } from './metrics';
@@ -74,24 +74,28 @@ export async function startVault(
     await Promise.allSettled([store.close(), rawHsm.close()]);
     throw err;
   }
-  const app = createApp({
-    deps,
-    logger,
-    metrics,
-    authenticate: await createAuthenticator(config),
-    limits: requestLimits(limiters.perIp, limiters.perUser),
-    admission: new Admission(config.hsm.maxConcurrent, config.hsm.maxQueue),
-    bodyBytes: config.limits.bodyBytes,
-    trustProxy: config.listen.trustProxy,
-    cors: config.cors,
-    ready: async () => {
-      // The raw HSM: its private fields do not answer through the instrumented wrapper.
-      await Promise.all([hsm.ping(), store.ping(), limiters.ping()]);
-    },
-  });
-
-  const server = createServer(app);
-  await listen(server, config.listen.host, config.listen.port);
+  const closeParts = () => Promise.allSettled([store.close(), rawHsm.close(), limiters.close()]);
+  let server: Server;
+  try {
+    server = await serve(config, {
+      deps,
+      logger,
+      metrics,
+      authenticate: await createAuthenticator(config),
+      limits: requestLimits(limiters.perIp, limiters.perUser),
+      admission: new Admission(config.hsm.maxConcurrent, config.hsm.maxQueue),
+      bodyBytes: config.limits.bodyBytes,
+      trustProxy: config.listen.trustProxy,
+      cors: config.cors,
+      ready: async () => {
+        await Promise.all([hsm.ping(), store.ping(), limiters.ping()]);
+      },
+    });
+  } catch (err) {
+    // A port in use or a JWKS that does not load: nothing opened so far may stay open.
+    await closeParts();
+    throw err;
+  }
   const { port } = server.address() as AddressInfo;
   const host = config.listen.host.includes(':') ? `[${config.listen.host}]` : config.listen.host;
   const url = `http://${host}:${port}`;
@@ -112,7 +116,7 @@ export async function startVault(
     (closing ??= (async () => {
       clearInterval(purge);
       await shutdown(server, config.shutdownGraceSeconds * 1000);
-      await Promise.allSettled([store.close(), rawHsm.close(), limiters.close()]);
+      await closeParts();
       logger.info('vault stopped');
     })());
 
@@ -129,6 +133,13 @@ export function storeSettings(config: VaultConfig, logger: Logger): StoreConfig 
     ...store,
     onIdleError: (err) => logger.warn({ err }, 'an idle database connection failed'),
   };
+}
+
+/** The app on an HTTP server listening where the configuration says. */
+async function serve(config: VaultConfig, parts: AppParts): Promise<Server> {
+  const server = createServer(createApp(parts));
+  await listen(server, config.listen.host, config.listen.port);
+  return server;
 }
 
 function listen(server: Server, host: string, port: number): Promise<void> {
