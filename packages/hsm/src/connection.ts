@@ -1,6 +1,7 @@
 /**
- * One live connection to the token: its slot, a pool of logged-in sessions and the realm's
- * cached key handles. PKCS#11 allows one operation at a time per session (v2.40 §5.6), so each
+ * One live connection to the token: its slot, a pool of logged-in sessions, the realm's cached
+ * key handles, and a session that holds the realm keys' session copies for as long as the
+ * connection lives. PKCS#11 allows one operation at a time per session (v2.40 §5.6), so each
  * operation borrows a session and gives it back. When the token or a session breaks, the owner
  * retires the whole connection and opens a new one (new slot lookup, sessions, login, handles).
  */
@@ -10,7 +11,13 @@ import { BkvError } from '@bkv/protocol';
 import type { HsmConfig } from './config';
 import { toBkvError } from './errors';
 import { findSlotByLabel, moduleEpoch, resetModule } from './module';
-import { findOrCreateRealm, findRealm, type RealmKeys } from './realm';
+import {
+  findOrCreateRealm,
+  findRealm,
+  sessionCopies,
+  type RealmKeys,
+  type WorkingKeys,
+} from './realm';
 
 const SESSION_FLAGS = pkcs11js.CKF_SERIAL_SESSION | pkcs11js.CKF_RW_SESSION;
 
@@ -23,7 +30,12 @@ export class Connection {
     readonly lib: PKCS11,
     readonly slot: Handle,
     sessions: Handle[],
+    /** The realm's token objects. */
     readonly realm: RealmKeys,
+    /** What operations use: see {@link sessionCopies}. */
+    readonly keys: WorkingKeys,
+    /** Never lent: closing it would destroy the copies in `keys`. */
+    private readonly keeper: Handle,
     /** The module epoch these sessions and handles belong to. */
     readonly epoch: number,
     private readonly modulePath: string,
@@ -32,8 +44,9 @@ export class Connection {
   }
 
   /**
-   * Finds the token by label, opens `poolSize` sessions, logs in once (login state is shared by
-   * all sessions of the process, §6.7.1) and finds the realm, creating it when `initialize`.
+   * Finds the token by label, opens `poolSize` sessions and the keeper, logs in once (login
+   * state is shared by all sessions of the process, §6.7.1), finds the realm, creating it when
+   * `initialize`, and copies its keys into the keeper session.
    */
   static async open(lib: PKCS11, config: HsmConfig, initialize: boolean): Promise<Connection> {
     // A token that went away stays invisible until the module is re-initialised.
@@ -46,19 +59,23 @@ export class Connection {
     }
     const epoch = moduleEpoch(config.modulePath);
     const sessions: Handle[] = [];
+    let keeper: Handle | undefined;
     try {
+      keeper = lib.C_OpenSession(slot, SESSION_FLAGS);
       for (let i = 0; i < config.poolSize; i++)
         sessions.push(lib.C_OpenSession(slot, SESSION_FLAGS));
-      login(lib, sessions[0]!, config);
+      login(lib, keeper, config);
       const realm = initialize
-        ? await findOrCreateRealm(lib, sessions[0]!, config.keyLabelPrefix)
-        : findRealm(lib, sessions[0]!, config.keyLabelPrefix);
+        ? await findOrCreateRealm(lib, keeper, config.keyLabelPrefix)
+        : findRealm(lib, keeper, config.keyLabelPrefix);
       if (realm === undefined) {
         throw new BkvError('HSM_AUTH_FAILED', 'the realm is not initialised in this token');
       }
-      return new Connection(lib, slot, sessions, realm, epoch, config.modulePath);
+      const keys = sessionCopies(lib, keeper, realm);
+      return new Connection(lib, slot, sessions, realm, keys, keeper, epoch, config.modulePath);
     } catch (err) {
       for (const session of sessions) closeQuietly(lib, session);
+      if (keeper !== undefined) closeQuietly(lib, keeper);
       throw toBkvError(err, 'connect');
     }
   }
@@ -98,7 +115,8 @@ export class Connection {
     this.#retired = true;
     // After a module reset the old handles may name new sessions: leave them alone.
     const idle = this.#idle.splice(0);
-    if (!this.#stale()) for (const session of idle) closeQuietly(this.lib, session);
+    if (!this.#stale())
+      for (const session of [...idle, this.keeper]) closeQuietly(this.lib, session);
     const gone = new BkvError('HSM_UNAVAILABLE', 'connection retired');
     for (const waiter of this.#waiters.splice(0)) waiter.reject(gone);
   }

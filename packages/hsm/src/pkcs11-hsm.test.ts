@@ -71,18 +71,46 @@ describe('mac, random and ping', () => {
 });
 
 describe('realm', () => {
-  it('never lets the value of a realm key be read', async () => {
+  /** The token object and the session copies of each realm key, by role. */
+  const realmKeyObjects = () =>
+    withRawSession(token.config, (lib, session) =>
+      ['wrap', 'seal', 'mac'].map((role) =>
+        findRaw(lib, session, [
+          { type: pkcs11js.CKA_LABEL, value: `${token.config.keyLabelPrefix}${role}.g1` },
+        ]),
+      ),
+    );
+
+  it('never lets the value of a realm key or of its session copy be read', async () => {
     await withRawSession(token.config, (lib, session) => {
       for (const role of ['wrap', 'seal', 'mac']) {
-        const [key] = findRaw(lib, session, [
+        const keys = findRaw(lib, session, [
           { type: pkcs11js.CKA_LABEL, value: `${token.config.keyLabelPrefix}${role}.g1` },
         ]);
-        expect(key).toBeDefined();
-        expect(() =>
-          lib.C_GetAttributeValue(session, key!, [{ type: pkcs11js.CKA_VALUE }]),
-        ).toThrow('CKR_ATTRIBUTE_SENSITIVE');
+        const tokenFlags = keys.map(
+          (key) => lib.C_GetAttributeValue(session, key, [{ type: pkcs11js.CKA_TOKEN }])[0]!.value,
+        );
+        // One token object, and the copy this file's adapter works with.
+        expect(tokenFlags.map((flag) => flag[0]).sort()).toEqual([0, 1]);
+        for (const key of keys) {
+          expect(() =>
+            lib.C_GetAttributeValue(session, key, [{ type: pkcs11js.CKA_VALUE }]),
+          ).toThrow('CKR_ATTRIBUTE_SENSITIVE');
+          const [extractable] = lib.C_GetAttributeValue(session, key, [
+            { type: pkcs11js.CKA_EXTRACTABLE },
+          ]);
+          expect(extractable!.value[0]).toBe(0);
+        }
       }
     });
+  });
+
+  it('copies the realm keys for each connection and destroys the copies on close', async () => {
+    const before = (await realmKeyObjects()).map((keys) => keys.length);
+    const second = await openHsm(token.config);
+    expect((await realmKeyObjects()).map((keys) => keys.length)).toEqual(before.map((n) => n + 1));
+    await second.close();
+    expect((await realmKeyObjects()).map((keys) => keys.length)).toEqual(before);
   });
 
   it('opens the same realm again, with or without initialize', async () => {
@@ -123,7 +151,10 @@ describe('realm', () => {
       );
       expect(markers).toHaveLength(1);
       const keys = await withRawSession(fresh.config, (lib, session) =>
-        findRaw(lib, session, [{ type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_SECRET_KEY }]),
+        findRaw(lib, session, [
+          { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_SECRET_KEY },
+          { type: pkcs11js.CKA_TOKEN, value: true },
+        ]),
       );
       expect(keys).toHaveLength(3);
     } finally {

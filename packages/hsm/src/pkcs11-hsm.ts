@@ -129,7 +129,7 @@ export class Pkcs11Hsm implements Hsm {
     const [x1, x2] = await this.#run('evaluateOprf', async (step, realm) => {
       const unwrapping = realm.wrap.get(key.wrapKeyId);
       if (unwrapping === undefined) throw badInput(`unknown wrapping key ${key.wrapKeyId}`);
-      const k = await inputStep('unwrap', step, unwrapping, () =>
+      const k = await inputStep('unwrap', step, realm.probe, () =>
         step.lib.C_UnwrapKeyAsync(
           step.session,
           { mechanism: pkcs11js.CKM_AES_KEY_WRAP },
@@ -168,7 +168,7 @@ export class Pkcs11Hsm implements Hsm {
     return this.#run('open', async ({ lib, session }, realm) => {
       lib.C_DecryptInit(session, gcm(nonce, aad), realm.seal);
       // A wrong tag or AAD comes back as a generic failure from some modules: a refusal here.
-      const plain = await inputStep('open', { lib, session }, realm.seal, () =>
+      const plain = await inputStep('open', { lib, session }, realm.probe, () =>
         lib.C_DecryptAsync(session, body, Buffer.alloc(body.length)),
       );
       return new Uint8Array(plain);
@@ -201,7 +201,7 @@ export class Pkcs11Hsm implements Hsm {
   /** Touches the token and a realm key handle, so a vanished token or stale handle shows. */
   async ping(): Promise<void> {
     await this.#run('ping', async ({ lib, session }, realm) => {
-      readAttribute(lib, session, realm.seal, pkcs11js.CKA_KEY_TYPE);
+      readAttribute(lib, session, realm.probe, pkcs11js.CKA_KEY_TYPE);
       tokenRandom(lib, session, 1);
     });
   }
@@ -223,7 +223,7 @@ export class Pkcs11Hsm implements Hsm {
    */
   async #run<T>(
     operation: string,
-    work: (step: Step, realm: Connection['realm']) => Promise<T>,
+    work: (step: Step, realm: Connection['keys']) => Promise<T>,
   ): Promise<T> {
     if (this.#closed) throw new BkvError('HSM_UNAVAILABLE', 'HSM adapter is closed');
     this.#inFlight += 1;
@@ -237,7 +237,7 @@ export class Pkcs11Hsm implements Hsm {
         if (connection.epoch !== this.#epoch()) {
           throw new BkvError('HSM_UNAVAILABLE', 'the module was re-initialised; retry');
         }
-        return await work({ lib: this.lib, session }, connection.realm);
+        return await work({ lib: this.lib, session }, connection.keys);
       } catch (err) {
         suspect = true;
         const error = toBkvError(err, operation);

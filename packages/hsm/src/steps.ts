@@ -42,13 +42,13 @@ export async function deriveX(step: Step, key: Handle, point: Buffer): Promise<B
 
 /**
  * Runs an HSM call whose input came from outside; a generic refusal becomes HSM_BAD_INPUT. As
- * a vanished token can fail the same generic way, a refusal is first checked by touching the
- * realm key the call used: if that fails too, the token is the problem, not the input.
+ * a vanished token can fail the same generic way, a refusal is first checked by touching a realm
+ * token object (`probe`): if that fails too, the token is the problem, not the input.
  */
 export async function inputStep<T>(
   operation: string,
   step: Step,
-  realmKey: Handle,
+  probe: Handle,
   call: () => Promise<T>,
 ): Promise<T> {
   try {
@@ -56,7 +56,7 @@ export async function inputStep<T>(
   } catch (err) {
     const error = toBkvError(err, operation, true);
     if (error.code !== 'HSM_BAD_INPUT') throw err;
-    readAttribute(step.lib, step.session, realmKey, pkcs11js.CKA_KEY_TYPE);
+    readAttribute(step.lib, step.session, probe, pkcs11js.CKA_KEY_TYPE);
     throw error;
   }
 }

@@ -15,7 +15,7 @@ import type { Handle, PKCS11, Template } from 'pkcs11js';
 import type { HsmConfig } from './config';
 import { ensureDevToken } from './dev-token';
 import { acquireModule, findSlotByLabel, padLabel, releaseModule } from './module';
-import { findObjects } from './objects';
+import { findObjects, readAttribute } from './objects';
 import { openHsm } from './open-hsm';
 import type { Pkcs11Hsm } from './pkcs11-hsm';
 
@@ -130,11 +130,17 @@ export function findRaw(lib: PKCS11, session: Handle, template: Template): Handl
   return findObjects(lib, session, template);
 }
 
-/** How many session objects (CKA_TOKEN false) exist on the token, for leak checks. */
+/**
+ * How many session objects (CKA_TOKEN false) exist on the token, for leak checks: all but the
+ * adapters' copies of the realm keys, which carry the realm keys' labels.
+ */
 export async function countSessionObjects(config: HsmConfig): Promise<number> {
-  return withRawSession(
-    config,
-    (lib, session) =>
-      findObjects(lib, session, [{ type: pkcs11js.CKA_TOKEN, value: false }]).length,
-  );
+  return withRawSession(config, (lib, session) => {
+    const found = findObjects(lib, session, [{ type: pkcs11js.CKA_TOKEN, value: false }]);
+    const isRealmCopy = (handle: Handle) =>
+      readAttribute(lib, session, handle, pkcs11js.CKA_LABEL)
+        .toString('utf8')
+        .startsWith(config.keyLabelPrefix);
+    return found.filter((handle) => !isRealmCopy(handle)).length;
+  });
 }
