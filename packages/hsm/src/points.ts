@@ -1,100 +1,143 @@
 /**
  * The point arithmetic around the HSM's ECDH: parsing what clients send, and recovering the
  * sign of `k·B` from two x-coordinates (the protocol's "OPRF evaluation inside a PKCS#11 HSM").
- * Pure functions over @noble/curves' P-256; no HSM calls here.
+ * No HSM calls here. This runs on the request path of every recovery, so the common case avoids
+ * the costly steps of a general point library: the decompression of `B` is OpenSSL's (through
+ * node:crypto), and the two field inversions it needs are done as one (Montgomery's trick). The
+ * rare inputs that meet a special case of the addition formulas take the general path through
+ * @noble/curves, which the unit tests hold both paths against.
  */
+import { ECDH } from 'node:crypto';
 import { p256 } from '@noble/curves/nist.js';
 import { badInput } from './errors';
 
 type Point = InstanceType<typeof p256.Point>;
+interface Affine {
+  x: bigint;
+  y: bigint;
+}
 const { Point } = p256;
 const { Fp } = Point;
+const { a: A, b: B_COEFF, p: FIELD } = Point.CURVE();
+const G: Affine = Point.BASE.toAffine();
 
 /**
- * RFC 9497 §2.1 DeserializeElement for P-256: exactly 33 bytes, SEC1 compressed, on the curve,
- * not the identity. Anything else is HSM_BAD_INPUT, refused before any HSM call.
+ * What the HSM is asked to multiply by the record's key, and how its two answers become the
+ * evaluated element.
  */
-export function parseBlindedElement(bytes: Uint8Array): Point {
+export interface EvaluationPlan {
+  /** `B`, SEC1 uncompressed: the first ECDH input. */
+  first: Buffer;
+  /** `B + m·G`, SEC1 uncompressed: the second ECDH input. */
+  second: Buffer;
+  /**
+   * `Z = k·B` SEC1 compressed, from `x1 = x(k·B)` and `x2 = x(k·(B + m·G))`. Throws
+   * HSM_BAD_INPUT when no point qualifies: the public key does not belong to the wrapped key.
+   */
+  finish(x1: Uint8Array, x2: Uint8Array): Uint8Array;
+}
+
+/**
+ * Checks the blinded element (RFC 9497 §2.1 DeserializeElement: 33 bytes SEC1 compressed, on
+ * the curve; the identity has no such encoding) and the record's public key `P = k·G` (65 bytes
+ * uncompressed, on the curve), and plans the two derives. Anything malformed is HSM_BAD_INPUT,
+ * refused before any HSM call.
+ */
+export function planEvaluation(blindedElement: Uint8Array, publicKey: Uint8Array): EvaluationPlan {
+  const first = decompress(blindedElement);
+  const b = { x: toBigInt(first, 1), y: toBigInt(first, 33) };
+  const p = parsePublicKey(publicKey);
+  // B = ±G: B + G is a doubling or the identity, outside the chord formula below.
+  if (b.x === G.x) return generalPlan(first, b, p);
+
+  // SEC 1 §2.2.1 chord rule for B + G, and the 1/(2·Py) of the sign recovery, inverted together.
+  const dx = Fp.sub(G.x, b.x);
+  const twoPy = Fp.add(p.y, p.y);
+  const inverse = Fp.inv(Fp.mul(dx, twoPy));
+  const lambda = Fp.mul(Fp.sub(G.y, b.y), Fp.mul(inverse, twoPy));
+  const sx = Fp.sub(Fp.sub(Fp.sqr(lambda), b.x), G.x);
+  const sy = Fp.sub(Fp.mul(lambda, Fp.sub(b.x, sx)), b.y);
+  const inverseTwoPy = Fp.mul(inverse, dx);
+
+  return {
+    first,
+    second: uncompressed({ x: sx, y: sy }),
+    finish: (x1, x2) => {
+      const x = fieldElement(x1);
+      if (x === p.x) return compareBothSigns(x, fieldElement(x2), p);
+      return compressed(x, solveForY(x, fieldElement(x2), p, inverseTwoPy));
+    },
+  };
+}
+
+/**
+ * The brief's method with the general point arithmetic: `B + G`, or `B + 2G` with `2P` for the
+ * one input where `B + G` is the identity (B = -G), since `k·(B + m·G) = k·B + m·P`.
+ */
+function generalPlan(first: Buffer, b: Affine, p: Affine): EvaluationPlan {
+  const blinded = Point.fromAffine(b);
+  let multiple = 1n;
+  let shifted = blinded.add(Point.BASE);
+  if (shifted.is0()) {
+    multiple = 2n;
+    shifted = blinded.add(Point.BASE.double());
+  }
+  const offset = multiple === 1n ? p : Point.fromAffine(p).multiply(multiple).toAffine();
+  return {
+    first,
+    second: Buffer.from(shifted.toBytes(false)),
+    finish: (x1, x2) => {
+      const x = fieldElement(x1);
+      const target = fieldElement(x2);
+      if (x === offset.x) return compareBothSigns(x, target, offset);
+      return compressed(x, solveForY(x, target, offset, Fp.inv(Fp.add(offset.y, offset.y))));
+    },
+  };
+}
+
+/** OpenSSL decompresses and checks that x < p and that x³ - 3x + b has a square root. */
+function decompress(bytes: Uint8Array): Buffer {
   if (bytes.length !== 33 || (bytes[0] !== 0x02 && bytes[0] !== 0x03)) {
     throw badInput('blinded element must be a 33-byte SEC1 compressed point');
   }
-  return decodePoint(bytes, 'blinded element');
+  try {
+    return ECDH.convertKey(bytes, 'prime256v1', undefined, undefined, 'uncompressed') as Buffer;
+  } catch {
+    throw badInput('blinded element is not a point on P-256');
+  }
 }
 
-/** A stored public key `P = k·G`: 65 bytes SEC1 uncompressed, on the curve, not the identity. */
-export function parsePublicKey(bytes: Uint8Array): Point {
+/** A stored public key `P = k·G`: 65 bytes SEC1 uncompressed, coordinates below p, on the curve. */
+export function parsePublicKey(bytes: Uint8Array): Affine {
   if (bytes.length !== 65 || bytes[0] !== 0x04) {
     throw badInput('OPRF public key must be a 65-byte SEC1 uncompressed point');
   }
-  return decodePoint(bytes, 'OPRF public key');
-}
-
-function decodePoint(bytes: Uint8Array, what: string): Point {
-  let point: Point;
-  try {
-    // noble checks the curve equation here (and has no encoding for the identity).
-    point = Point.fromBytes(bytes);
-  } catch {
-    throw badInput(`${what} is not a point on P-256`);
+  const point = { x: toBigInt(bytes, 1), y: toBigInt(bytes, 33) };
+  if (point.x >= FIELD || point.y >= FIELD || Fp.sqr(point.y) !== curveRhs(point.x)) {
+    throw badInput('OPRF public key is not a point on P-256');
   }
-  if (point.is0()) throw badInput(`${what} is the identity`);
   return point;
 }
 
 /**
- * The second ECDH input. `k·(B + G) = k·B + P` ties the sign of `k·B` to a value the HSM can
- * compute. For the one input where `B + G` is the identity (B = -G), `B + 2G` serves instead,
- * with `2P` in place of `P`.
+ * `x(C + Q) = x2` solved for C's y without a square root (Q = (qx, qy), x ≠ qx):
+ * `x2 = λ² - x - qx` with `λ = (y - qy) / (x - qx)`; replacing `y²` by `x³ - 3x + b` leaves an
+ * equation linear in y. The y found must lie on the curve, which holds exactly when one of ±y
+ * satisfies the comparison.
  */
-export function offsetInput(blinded: Point): { shifted: Point; multiple: bigint } {
-  const shifted = blinded.add(Point.BASE);
-  if (!shifted.is0()) return { shifted, multiple: 1n };
-  return { shifted: blinded.add(Point.BASE.double()), multiple: 2n };
-}
-
-/**
- * Protocol brief, "OPRF evaluation inside a PKCS#11 HSM": with `x1 = x(k·B)` and
- * `x2 = x(k·(B + m·G))`, `Z` is the point `C` with x-coordinate `x1` for which
- * `x(C + m·P) = x2`; exactly one of `C` and `-C` qualifies. Returns `Z` SEC1 compressed.
- * Throws HSM_BAD_INPUT when neither qualifies: the public key does not belong to the wrapped key.
- */
-export function recoverEvaluation(
-  x1: Uint8Array,
-  x2: Uint8Array,
-  publicKey: Point,
-  multiple: bigint,
-): Uint8Array {
-  const offset = (multiple === 1n ? publicKey : publicKey.multiply(multiple)).toAffine();
-  const x = bytesToBigInt(x1);
-  const target = bytesToBigInt(x2);
-  if (x !== offset.x) {
-    const y = solveForY(x, target, offset);
-    if (y !== undefined) return Point.fromAffine({ x, y }).toBytes(true);
-    throw badInput('OPRF public key does not match the wrapped key');
-  }
-  return compareBothSigns(x, target, offset);
-}
-
-/**
- * The comparison `x(C + Q) = x2` solved for C's y without a square root (SEC 1 §2.2.1 chord
- * rule, Q = (qx, qy), x ≠ qx): `x2 = λ² - x - qx` with `λ = (y - qy) / (x - qx)`; replacing
- * `y²` by `x³ - 3x + b` leaves an equation linear in y. The y found must lie on the curve,
- * which holds exactly when one of ±y satisfies the comparison.
- */
-function solveForY(x: bigint, x2: bigint, q: { x: bigint; y: bigint }): bigint | undefined {
-  const { a, b } = Point.CURVE();
-  const ySquared = Fp.add(Fp.add(Fp.mul(Fp.sqr(x), x), Fp.mul(a, x)), b);
+function solveForY(x: bigint, x2: bigint, q: Affine, inverseTwoQy: bigint): bigint {
+  const ySquared = curveRhs(x);
   const d = Fp.sub(x, q.x);
   const rhs = Fp.mul(Fp.add(Fp.add(x2, x), q.x), Fp.sqr(d));
-  const numerator = Fp.sub(Fp.add(ySquared, Fp.sqr(q.y)), rhs);
-  const y = Fp.div(numerator, Fp.add(q.y, q.y));
-  return Fp.eql(Fp.sqr(y), ySquared) ? y : undefined;
+  const y = Fp.mul(Fp.sub(Fp.add(ySquared, Fp.sqr(q.y)), rhs), inverseTwoQy);
+  if (Fp.sqr(y) !== ySquared) throw badInput('OPRF public key does not match the wrapped key');
+  return y;
 }
 
 /** The brief's comparison done literally, for the rare input where C = ±Q (x = qx). */
-function compareBothSigns(x: bigint, target: bigint, q: { x: bigint; y: bigint }): Uint8Array {
+function compareBothSigns(x: bigint, target: bigint, q: Affine): Uint8Array {
   const offset = Point.fromAffine(q);
-  const candidate = Point.fromBytes(Uint8Array.of(0x02, ...bigIntTo32Bytes(x)));
+  const candidate = Point.fromBytes(Uint8Array.of(0x02, ...to32Bytes(x)));
   if (xOf(candidate.add(offset)) === target) return candidate.toBytes(true);
   const negated = candidate.negate();
   if (xOf(negated.add(offset)) === target) return negated.toBytes(true);
@@ -109,14 +152,40 @@ export function publicKeyOf(scalar: bigint): Uint8Array {
 /** The group order of P-256. */
 export const P256_ORDER: bigint = Point.CURVE().n;
 
+/** x³ + a·x + b. */
+function curveRhs(x: bigint): bigint {
+  return Fp.add(Fp.mul(Fp.add(Fp.sqr(x), A), x), B_COEFF);
+}
+
+/** An x-coordinate the HSM returned: 32 bytes below p, or the HSM is not doing ECDH. */
+function fieldElement(bytes: Uint8Array): bigint {
+  const value = bytes.length === 32 ? toBigInt(bytes, 0) : FIELD;
+  if (value >= FIELD) throw badInput('the HSM returned an impossible x-coordinate');
+  return value;
+}
+
 function xOf(point: Point): bigint | undefined {
   return point.is0() ? undefined : point.toAffine().x;
 }
 
-function bigIntTo32Bytes(value: bigint): Uint8Array {
-  return Uint8Array.from(Buffer.from(value.toString(16).padStart(64, '0'), 'hex'));
+/** SEC1 compressed: the parity of y, then x (SEC 1 §2.3.3). */
+function compressed(x: bigint, y: bigint): Uint8Array {
+  const out = new Uint8Array(33);
+  out[0] = (y & 1n) === 1n ? 0x03 : 0x02;
+  out.set(to32Bytes(x), 1);
+  return out;
 }
 
-function bytesToBigInt(bytes: Uint8Array): bigint {
-  return BigInt('0x' + Buffer.from(bytes).toString('hex'));
+function uncompressed(point: Affine): Buffer {
+  return Buffer.from(`04${hex32(point.x)}${hex32(point.y)}`, 'hex');
+}
+
+const hex32 = (value: bigint) => value.toString(16).padStart(64, '0');
+
+function to32Bytes(value: bigint): Buffer {
+  return Buffer.from(hex32(value), 'hex');
+}
+
+function toBigInt(bytes: Uint8Array, offset: number): bigint {
+  return BigInt(`0x${Buffer.from(bytes.buffer, bytes.byteOffset + offset, 32).toString('hex')}`);
 }

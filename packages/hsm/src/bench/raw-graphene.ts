@@ -52,9 +52,7 @@ export function openRawEvaluator(config: HsmConfig): RawEvaluator {
 
   return {
     evaluate(key, blindedElement) {
-      const blinded = points.parseBlindedElement(blindedElement);
-      const publicKey = points.parsePublicKey(key.publicKey);
-      const { shifted, multiple } = points.offsetInput(blinded);
+      const plan = points.planEvaluation(blindedElement, key.publicKey);
       const k = session.unwrapKey(
         { name: 'AES_KEY_WRAP', params: null },
         wrapKey,
@@ -70,9 +68,7 @@ export function openRawEvaluator(config: HsmConfig): RawEvaluator {
         },
       );
       try {
-        const x1 = deriveX(k, blinded.toBytes(false));
-        const x2 = deriveX(k, shifted.toBytes(false));
-        return points.recoverEvaluation(x1, x2, publicKey, multiple);
+        return plan.finish(deriveX(k, plan.first), deriveX(k, plan.second));
       } finally {
         k.destroy();
       }

@@ -108,16 +108,12 @@ function serve(setup: Setup): void {
     return value;
   };
   const evaluate = ({ key, blinded }: Request): Uint8Array => {
-    const b = points.parseBlindedElement(blinded);
-    const publicKey = points.parsePublicKey(key.publicKey);
-    const { shifted, multiple } = points.offsetInput(b);
+    const plan = points.planEvaluation(blinded, key.publicKey);
     const mechanism = { mechanism: pkcs11js.CKM_AES_KEY_WRAP };
     const wrapped = Buffer.from(key.wrappedKey);
     const k = lib.C_UnwrapKey(session, mechanism, wrapKey!, wrapped, templates.UNWRAPPED_OPRF_KEY);
     try {
-      const x1 = deriveX(k, b.toBytes(false));
-      const x2 = deriveX(k, shifted.toBytes(false));
-      return points.recoverEvaluation(x1, x2, publicKey, multiple);
+      return plan.finish(deriveX(k, plan.first), deriveX(k, plan.second));
     } finally {
       lib.C_DestroyObject(session, k);
     }
