@@ -1,7 +1,7 @@
 /**
- * The `Hsm` over a PKCS#11 token. Every token call that does cryptographic work uses pkcs11js's
- * Promise variants, which run on the libuv thread pool, so the event loop only does the point
- * arithmetic and a few fast attribute reads. Sessions come from a {@link Connection}; a failure
+ * The `Hsm` over a PKCS#11 token. The hot operations of a recovery (OPRF evaluation, opening a
+ * sealed record) run whole on session threads (`session-threads.ts`); the others use pkcs11js's
+ * Promise variants, which run on the libuv thread pool, and a few fast synchronous calls. Sessions come from a {@link Connection}; a failure
  * that means the token or a session went away retires the connection, reports HSM_UNAVAILABLE,
  * and the next call reconnects.
  */
@@ -18,15 +18,14 @@ import { destroyQuietly, readAttribute, tokenRandom } from './objects';
 import * as points from './points';
 import {
   checkWrappedKey,
-  deriveX,
   gcm,
   GCM_NONCE_BYTES,
   GCM_TAG_BYTES,
-  inputStep,
   MAX_WRAPPED_KEY_BYTES,
   unwrapEcPoint,
   type Step,
 } from './steps';
+import { SessionThreads, UntouchedRefusal } from './session-threads';
 import * as templates from './templates';
 
 const MAC_BYTES = 32;
@@ -43,6 +42,7 @@ export class Pkcs11Hsm implements Hsm {
   #inFlight = 0;
   #drained: (() => void) | undefined;
   #closed = false;
+  readonly #threads: SessionThreads;
 
   /** Use {@link openHsm}; it loads the module and opens the first connection. */
   constructor(
@@ -53,6 +53,7 @@ export class Pkcs11Hsm implements Hsm {
     this.#current = first;
     this.realmId = new Uint8Array(first.realm.realmId);
     this.#realmId = Buffer.from(first.realm.realmId);
+    this.#threads = new SessionThreads(config.modulePath, config.poolSize);
   }
 
   async makeOprfKey(): Promise<WrappedOprfKey> {
@@ -120,34 +121,23 @@ export class Pkcs11Hsm implements Hsm {
   }
 
   async evaluateOprf(key: WrappedOprfKey, blindedElement: Uint8Array): Promise<Uint8Array> {
-    // Refuse what is malformed before it reaches the HSM (protocol brief; RFC 9497 §2.1).
-    const blinded = points.parseBlindedElement(blindedElement);
-    const publicKey = points.parsePublicKey(key.publicKey);
-    const wrapped = checkWrappedKey(key.wrappedKey);
-    const { shifted, multiple } = points.offsetInput(blinded);
-
-    const [x1, x2] = await this.#run('evaluateOprf', async (step, realm) => {
-      const unwrapping = realm.wrap.get(key.wrapKeyId);
-      if (unwrapping === undefined) throw badInput(`unknown wrapping key ${key.wrapKeyId}`);
-      const k = await inputStep('unwrap', step, realm.probe, () =>
-        step.lib.C_UnwrapKeyAsync(
-          step.session,
-          { mechanism: pkcs11js.CKM_AES_KEY_WRAP },
-          unwrapping,
-          wrapped,
-          templates.UNWRAPPED_OPRF_KEY,
-        ),
-      );
-      try {
-        // Two ECDH derives (PKCS#11 v2.40 §2.3.17, CKD_NULL): x(k·B) and x(k·(B + m·G)).
-        const first = await deriveX(step, k, Buffer.from(blinded.toBytes(false)));
-        const second = await deriveX(step, k, Buffer.from(shifted.toBytes(false)));
-        return [first, second] as const;
-      } finally {
-        destroyQuietly(step.lib, step.session, k);
+    const wrappedKey = checkWrappedKey(key.wrappedKey);
+    return this.#run('evaluateOprf', async ({ session }, realm) => {
+      const unwrappingKey = realm.wrap.get(key.wrapKeyId);
+      if (unwrappingKey === undefined) {
+        throw new UntouchedRefusal('HSM_BAD_INPUT', `unknown wrapping key ${key.wrapKeyId}`);
       }
+      // On a session thread: unwrap, two derives and the sign recovery (`session-ops.ts`).
+      return this.#threads.run('evaluateOprf', {
+        op: 'evaluate',
+        session: own(session),
+        unwrappingKey: own(unwrappingKey),
+        probe: own(realm.probe),
+        wrappedKey,
+        publicKey: own(key.publicKey),
+        blindedElement: own(blindedElement),
+      });
     });
-    return points.recoverEvaluation(x1, x2, publicKey, multiple);
   }
 
   async seal(plaintext: Uint8Array, aad: Uint8Array): Promise<Uint8Array> {
@@ -163,16 +153,17 @@ export class Pkcs11Hsm implements Hsm {
 
   async open(sealed: Uint8Array, aad: Uint8Array): Promise<Uint8Array> {
     if (sealed.length < GCM_NONCE_BYTES + GCM_TAG_BYTES) throw badInput('sealed blob too short');
-    const nonce = Buffer.from(sealed.subarray(0, GCM_NONCE_BYTES));
-    const body = Buffer.from(sealed.subarray(GCM_NONCE_BYTES));
-    return this.#run('open', async ({ lib, session }, realm) => {
-      lib.C_DecryptInit(session, gcm(nonce, aad), realm.seal);
-      // A wrong tag or AAD comes back as a generic failure from some modules: a refusal here.
-      const plain = await inputStep('open', { lib, session }, realm.probe, () =>
-        lib.C_DecryptAsync(session, body, Buffer.alloc(body.length)),
-      );
-      return new Uint8Array(plain);
-    });
+    return this.#run('open', async ({ session }, realm) =>
+      this.#threads.run('open', {
+        op: 'open',
+        session: own(session),
+        sealingKey: own(realm.seal),
+        probe: own(realm.probe),
+        nonce: own(sealed.subarray(0, GCM_NONCE_BYTES)),
+        body: own(sealed.subarray(GCM_NONCE_BYTES)),
+        aad: own(aad),
+      }),
+    );
   }
 
   async mac(data: Uint8Array): Promise<Uint8Array> {
@@ -211,6 +202,7 @@ export class Pkcs11Hsm implements Hsm {
     this.#closed = true;
     if (this.#inFlight > 0) await new Promise<void>((resolve) => (this.#drained = resolve));
     await this.#connecting?.catch(() => undefined);
+    await this.#threads.close();
     this.#current?.retire();
     this.#current = undefined;
     releaseModule(this.config.modulePath);
@@ -239,7 +231,8 @@ export class Pkcs11Hsm implements Hsm {
         }
         return await work({ lib: this.lib, session }, connection.keys);
       } catch (err) {
-        suspect = true;
+        // A refusal made before the session was used leaves nothing behind on it.
+        suspect = !(err instanceof UntouchedRefusal);
         const error = toBkvError(err, operation);
         if (error.code === 'HSM_UNAVAILABLE') this.#retire(connection);
         throw error;
@@ -296,4 +289,12 @@ export class Pkcs11Hsm implements Hsm {
       throw err;
     }
   }
+}
+
+/**
+ * A copy with a buffer of its own: structured clone sends a view's whole buffer, and a small
+ * Buffer's is often Node's shared 8 KiB pool.
+ */
+function own(bytes: Uint8Array): Uint8Array {
+  return new Uint8Array(bytes);
 }

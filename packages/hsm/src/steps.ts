@@ -1,14 +1,11 @@
 /**
- * The pieces of the adapter's operations that talk to one session: an ECDH derive read and
- * destroyed, input-driven calls whose refusals become HSM_BAD_INPUT, mechanism parameters and
- * encodings. No pooling or recovery here; see `pkcs11-hsm.ts`.
+ * Small pieces shared by the adapter's operations: mechanism parameters, encodings and length
+ * checks. No pooling or recovery here; see `pkcs11-hsm.ts`.
  */
 import * as pkcs11js from 'pkcs11js';
 import type { Handle, PKCS11 } from 'pkcs11js';
 import { BkvError } from '@bkv/protocol';
-import { badInput, toBkvError } from './errors';
-import { destroyQuietly, readAttribute } from './objects';
-import * as templates from './templates';
+import { badInput } from './errors';
 
 export const GCM_NONCE_BYTES = 12;
 export const GCM_TAG_BYTES = 16;
@@ -19,46 +16,6 @@ export const MAX_WRAPPED_KEY_BYTES = 512;
 export interface Step {
   lib: PKCS11;
   session: Handle;
-}
-
-/** The x-coordinate of `k·point`: derive a session secret, read it, destroy it. */
-export async function deriveX(step: Step, key: Handle, point: Buffer): Promise<Buffer> {
-  const mechanism = {
-    mechanism: pkcs11js.CKM_ECDH1_DERIVE,
-    parameter: { type: pkcs11js.CK_PARAMS_EC_DH, kdf: pkcs11js.CKD_NULL, publicData: point },
-  };
-  const secret = await step.lib.C_DeriveKeyAsync(
-    step.session,
-    mechanism,
-    key,
-    templates.ECDH_SECRET,
-  );
-  try {
-    return readAttribute(step.lib, step.session, secret, pkcs11js.CKA_VALUE);
-  } finally {
-    destroyQuietly(step.lib, step.session, secret);
-  }
-}
-
-/**
- * Runs an HSM call whose input came from outside; a generic refusal becomes HSM_BAD_INPUT. As
- * a vanished token can fail the same generic way, a refusal is first checked by touching a realm
- * token object (`probe`): if that fails too, the token is the problem, not the input.
- */
-export async function inputStep<T>(
-  operation: string,
-  step: Step,
-  probe: Handle,
-  call: () => Promise<T>,
-): Promise<T> {
-  try {
-    return await call();
-  } catch (err) {
-    const error = toBkvError(err, operation, true);
-    if (error.code !== 'HSM_BAD_INPUT') throw err;
-    readAttribute(step.lib, step.session, probe, pkcs11js.CKA_KEY_TYPE);
-    throw error;
-  }
 }
 
 export function gcm(nonce: Buffer, aad: Uint8Array): pkcs11js.Mechanism {

@@ -1,0 +1,38 @@
+/**
+ * The entry point of one session thread (see `session-threads.ts`). It loads the same PKCS#11
+ * module as the main thread, which has already initialised it for the whole process with
+ * CKF_OS_LOCKING_OK (PKCS#11 v2.40 §5.4), and then answers one request at a time. It never
+ * initialises, finalises, logs in or closes anything: sessions and their lifetimes are the main
+ * thread's.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import * as pkcs11js from 'pkcs11js';
+import { describeFailure, runSessionRequest, type SessionRequest } from './session-ops';
+
+/** What the main thread passes at start. */
+export interface SessionThreadData {
+  modulePath: string;
+}
+
+/** A request and the number its answer carries back. */
+export interface Numbered {
+  id: number;
+  request: SessionRequest;
+}
+
+function serve(port: NonNullable<typeof parentPort>, data: SessionThreadData): void {
+  const lib = new pkcs11js.PKCS11();
+  lib.load(data.modulePath);
+  port.on('message', ({ id, request }: Numbered) => {
+    try {
+      const value = runSessionRequest(lib, request);
+      port.postMessage({ id, value });
+      // The message took a copy; an opened record must not linger in this thread's heap.
+      value.fill(0);
+    } catch (err) {
+      port.postMessage({ id, failure: describeFailure(err) });
+    }
+  });
+}
+
+if (parentPort !== null) serve(parentPort, workerData as SessionThreadData);
