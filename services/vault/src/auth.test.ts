@@ -1,36 +1,39 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { SignJWT, importJWK } from 'jose';
+import { SignJWT, generateKeyPair, importJWK, jwtVerify } from 'jose';
 import { createAuthenticator, localSigningKey, mintLocalToken } from './auth';
 import { loadConfig } from './config';
 
-/** Fake only the clock: sockets and jose's promises keep their real timers. */
-const ONLY_DATE: Parameters<typeof jest.useFakeTimers>[0] = {
-  doNotFake: [
-    'hrtime',
-    'nextTick',
-    'performance',
-    'queueMicrotask',
-    'requestAnimationFrame',
-    'cancelAnimationFrame',
-    'requestIdleCallback',
-    'cancelIdleCallback',
-    'setImmediate',
-    'clearImmediate',
-    'setInterval',
-    'clearInterval',
-    'setTimeout',
-    'clearTimeout',
-  ],
-};
+// The real jose, with its signature check counted.
+jest.mock('jose', () => {
+  const jose = jest.requireActual<typeof import('jose')>('jose');
+  return { ...jose, jwtVerify: jest.fn(jose.jwtVerify) };
+});
+const verifications = jwtVerify as jest.MockedFunction<typeof jwtVerify>;
+
+/** A local-mode token for `sub`, signed with the data folder's key unless told otherwise. */
+async function localToken(dataDir: string, sub: string, key?: CryptoKey): Promise<string> {
+  const { privateJwk } = await localSigningKey(dataDir);
+  return new SignJWT({})
+    .setProtectedHeader({ alg: 'ES256', kid: privateJwk.kid })
+    .setSubject(sub)
+    .setIssuer('bkv-local')
+    .setAudience('bkv-local')
+    .setIssuedAt()
+    .setExpirationTime('1h')
+    .sign(key ?? (await importJWK(privateJwk, 'ES256')));
+}
 
 describe('local-mode authentication', () => {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'bkv-auth-'));
   const config = loadConfig({ env: {}, overrides: { dataDir } });
+  let now: number;
+  const clock = () => now;
 
-  afterEach(() => {
-    jest.useRealTimers();
+  beforeEach(() => {
+    now = Date.now();
+    verifications.mockClear();
   });
 
   it('takes the subject of a token it minted, as often as it is shown', async () => {
@@ -40,15 +43,49 @@ describe('local-mode authentication', () => {
     await expect(authenticate(`Bearer ${token}`)).resolves.toBe('zoe');
   });
 
+  it("checks a token's signature once a minute, however often it is shown", async () => {
+    const authenticate = await createAuthenticator(config, { clock });
+    const token = await mintLocalToken(dataDir, 'xavi', 3600);
+    await authenticate(`Bearer ${token}`);
+    now += 59_000;
+    await expect(authenticate(`Bearer ${token}`)).resolves.toBe('xavi');
+    expect(verifications).toHaveBeenCalledTimes(1);
+
+    now += 1_000;
+    await expect(authenticate(`Bearer ${token}`)).resolves.toBe('xavi');
+    expect(verifications).toHaveBeenCalledTimes(2);
+  });
+
+  it('checks each token on its own', async () => {
+    const authenticate = await createAuthenticator(config, { clock });
+    await authenticate(`Bearer ${await mintLocalToken(dataDir, 'wren', 3600)}`);
+    await expect(
+      authenticate(`Bearer ${await mintLocalToken(dataDir, 'vera', 3600)}`),
+    ).resolves.toBe('vera');
+    expect(verifications).toHaveBeenCalledTimes(2);
+  });
+
   it('stops accepting a token it accepted once it expires', async () => {
-    const authenticate = await createAuthenticator(config);
+    const authenticate = await createAuthenticator(config, { clock });
     const token = await mintLocalToken(dataDir, 'yann', 30);
     await expect(authenticate(`Bearer ${token}`)).resolves.toBe('yann');
 
-    jest.useFakeTimers({ ...ONLY_DATE, now: Date.now() + 31_000 });
+    now += 31_000;
     await expect(authenticate(`Bearer ${token}`)).rejects.toMatchObject({
       code: 'UNAUTHENTICATED',
     });
+  });
+
+  it('refuses a token signed by another key every time it is shown', async () => {
+    const authenticate = await createAuthenticator(config, { clock });
+    const { privateKey } = await generateKeyPair('ES256');
+    const forged = await localToken(dataDir, 'mallory', privateKey);
+    for (let i = 0; i < 2; i++) {
+      await expect(authenticate(`Bearer ${forged}`)).rejects.toMatchObject({
+        code: 'UNAUTHENTICATED',
+      });
+    }
+    expect(verifications).toHaveBeenCalledTimes(2);
   });
 
   it.each([
@@ -62,9 +99,10 @@ describe('local-mode authentication', () => {
 });
 
 describe('JWT claims', () => {
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'bkv-auth-'));
+  const config = loadConfig({ env: {}, overrides: { dataDir } });
+
   it('refuses a token without an expiry', async () => {
-    const dataDir = mkdtempSync(path.join(tmpdir(), 'bkv-auth-'));
-    const config = loadConfig({ env: {}, overrides: { dataDir } });
     const authenticate = await createAuthenticator(config);
     const { privateJwk } = await localSigningKey(dataDir);
     const forever = await new SignJWT({})
@@ -77,5 +115,16 @@ describe('JWT claims', () => {
     await expect(authenticate(`Bearer ${forever}`)).rejects.toMatchObject({
       code: 'UNAUTHENTICATED',
     });
+  });
+
+  it('refuses a subject longer than 256 characters every time it is shown', async () => {
+    const authenticate = await createAuthenticator(config);
+    const token = await localToken(dataDir, 'u'.repeat(257));
+    for (let i = 0; i < 2; i++) {
+      await expect(authenticate(`Bearer ${token}`)).rejects.toMatchObject({
+        code: 'UNAUTHENTICATED',
+        message: 'the bearer token has no usable subject',
+      });
+    }
   });
 });

@@ -16,9 +16,11 @@ import {
   importJWK,
   jwtVerify,
   type JWK,
+  type JWTPayload,
   type JWTVerifyGetKey,
 } from 'jose';
 import type { VaultConfig } from './config';
+import { cachedVerifier, type TokenVerifier } from './token-cache';
 
 export const LOCAL_ISSUER = 'bkv-local';
 export const LOCAL_AUDIENCE = 'bkv-local';
@@ -28,7 +30,20 @@ const MAX_USER_ID = 256;
 /** Returns the user id of a bearer token, or throws UNAUTHENTICATED. */
 export type Authenticator = (authorization: string | undefined) => Promise<string>;
 
-export async function createAuthenticator(config: VaultConfig): Promise<Authenticator> {
+export interface AuthenticatorOptions {
+  /** Milliseconds since the epoch, for token expiry and the verified-token cache. */
+  clock?: () => number;
+}
+
+/**
+ * Makes the vault's authenticator. A token's signature and claims are checked in full when it
+ * is first shown and then at most once a minute (never past its `exp`), since a recovery shows
+ * the same token twice; see `cachedVerifier`.
+ */
+export async function createAuthenticator(
+  config: VaultConfig,
+  { clock = Date.now }: AuthenticatorOptions = {},
+): Promise<Authenticator> {
   const auth = config.auth;
   let keys: JWTVerifyGetKey;
   let options: { issuer: string; audience: string; algorithms: string[] };
@@ -45,21 +60,28 @@ export async function createAuthenticator(config: VaultConfig): Promise<Authenti
     options = { issuer: auth.issuer, audience: auth.audience, algorithms: auth.algorithms };
   }
 
-  return async (authorization) => {
-    const token = /^Bearer ([A-Za-z0-9._~+/-]+=*)$/.exec(authorization ?? '')?.[1];
-    if (!token) throw new BkvError('UNAUTHENTICATED', 'a bearer token is required');
-    let sub: unknown;
+  // The full check: signature, issuer, audience, algorithm, expiry, then a usable subject.
+  const verifyJwt: TokenVerifier = async (token) => {
+    let payload: JWTPayload;
     try {
-      ({
-        payload: { sub },
-      } = await jwtVerify(token, keys, { ...options, requiredClaims }));
+      const currentDate = new Date(clock());
+      ({ payload } = await jwtVerify(token, keys, { ...options, requiredClaims, currentDate }));
     } catch (err) {
       throw new BkvError('UNAUTHENTICATED', 'the bearer token is not valid', {}, err);
     }
+    // requiredClaims made jose check that `exp` is there and is a number.
+    const { sub, exp } = payload as JWTPayload & { exp: number };
     if (typeof sub !== 'string' || sub.length === 0 || sub.length > MAX_USER_ID) {
       throw new BkvError('UNAUTHENTICATED', 'the bearer token has no usable subject');
     }
-    return sub;
+    return { sub, exp };
+  };
+  const verify = cachedVerifier(verifyJwt, { clock });
+
+  return async (authorization) => {
+    const token = /^Bearer ([A-Za-z0-9._~+/-]+=*)$/.exec(authorization ?? '')?.[1];
+    if (!token) throw new BkvError('UNAUTHENTICATED', 'a bearer token is required');
+    return verify(token);
   };
 }
 
