@@ -12,10 +12,22 @@
  * "use cases" rows run the same recovery without HTTP, and the SQLite synchronous=NORMAL rows
  * are a what-if, so that the table shows where the time between ceiling and HTTP goes.
  *
+ * The load generator shares the machine's cores with the servers it measures, so its timed
+ * loops use a lean keep-alive client over `node:net` (support-http-client.ts; one connection
+ * per loop and server, request bytes built beforehand) rather than `fetch`, whose CPU per
+ * request the ceiling and the raw peer never pay; each HTTP row's note gives the generator's CPU
+ * per operation.
+ *
+ * Two OPAQUE peers: the raw one ("OPAQUE peer, N threads": the server's two steps in worker
+ * threads, no HTTP) is the issue's stated target and the verdict is taken against it. "OPAQUE
+ * peer over HTTP" is the like-for-like figure: the same server steps behind express 5, the JSON
+ * body parser and a pino-http request line, on one event loop in a child process, driven by the
+ * same client at the same concurrency (support-opaque-http-peer.ts, -login.ts).
+ *
  * Environment: BENCH_SECONDS (5) per figure, BENCH_ROUNDS (2) interleaved rounds of which the
  * best per figure is kept, BENCH_CONCURRENCY (32) recoveries in flight, BENCH_LOG_LEVEL (warn)
- * of the vaults, BENCH_VAULT_ARGS node flags for the vault processes, BENCH_PROFILE_DIR to
- * CPU-profile each child vault's measurement window. Ratios, not absolute numbers, are what
+ * of the vaults and the HTTP peer, BENCH_VAULT_ARGS node flags for their child processes,
+ * BENCH_PROFILE_DIR to CPU-profile each child's measurement window. Ratios, not absolute numbers, are what
  * carries between machines.
  */
 import { availableParallelism } from 'node:os';
@@ -23,9 +35,13 @@ import { performance } from 'node:perf_hooks';
 import { randomBytes } from 'node:crypto';
 import { oprfBlind, oprfFinalize, deriveRecordKeys, stretchPassphrase } from '@bkv/protocol';
 import { TEST_KDF, startTestVault, type TestVault } from '../support/test-vault';
+import { HttpLanes, TIMED_CLIENT } from './support-http-client';
 import { prepareUsers, recoverOnce, type PreparedUser } from './support-http-recovery';
 import { openHsmCeiling, type HsmCeiling } from './support-hsm-ceiling';
 import { BENCH_SECONDS, closedLoop, type LoadResult } from './support-load';
+import type { ChildUsage, MeasuredChild } from './support-measured-child';
+import { forkOpaquePeer } from './support-opaque-http-peer';
+import { loginOnce, prepareLogins } from './support-opaque-http-login';
 import { runOpaquePeer } from './support-opaque-peer';
 import { createBenchDatabase } from './support-postgres';
 import { setSqliteSynchronous } from './support-store-knobs';
@@ -121,10 +137,23 @@ function verdict(name: string, ratio: number, target: number): string {
   return `${name.padEnd(48)} ${ratio.toFixed(2)}  (${word} ${target.toFixed(1)})`;
 }
 
-/** A vault to recover from over HTTP, and how busy it was during the last measurement. */
+/** The load generator's share of a measurement: its cores and its CPU per operation. */
+function generatorUsage(result: LoadResult): string {
+  const each = (result.processCores / result.opsPerSecond) * 1000;
+  return `load generator ${result.processCores.toFixed(2)} cores, ${each.toFixed(2)} ms CPU each`;
+}
+
+/** How busy a child server (`name`) was during `result`, and the load generator beside it. */
+async function childUsage(name: string, child: MeasuredChild, result: LoadResult) {
+  const used: ChildUsage = await child.usage();
+  const server = usage(used.eventLoopUtilization, used.loopThreadCores, used.cores, result);
+  return `${name} ${server}; ${generatorUsage(result)}`;
+}
+
+/** A server to recover from (or log in to) over HTTP, and how busy it was meanwhile. */
 interface HttpTarget {
-  /** One full recovery of user `i` (of USERS). */
-  recover(i: number): Promise<void>;
+  /** One full recovery of user `i` (of USERS), on closed-loop lane `lane`'s connection. */
+  recover(lane: number, i: number): Promise<void>;
   /** Says how busy the vault was since the measurement began; marks the beginning. */
   mark(): Promise<void>;
   busy(result: LoadResult): Promise<string>;
@@ -136,21 +165,15 @@ async function childTarget(overrides: object, env: Record<string, string>): Prom
   const child = await forkVault({ ...VAULT_OVERRIDES, ...overrides }, VAULT_ARGS, env);
   try {
     const users = await prepareUsers(child, USERS, TEST_KDF);
+    const lanes = new HttpLanes(child.url);
     return {
-      recover: (i) => recoverOnce(child.url, users[i]!),
+      recover: (lane, i) => recoverOnce(lanes.lane(lane), users[i]!),
       mark: () => child.mark(),
-      busy: async (result) => {
-        const vault = await child.usage();
-        const generator = `load generator ${result.processCores.toFixed(2)} cores`;
-        const vaultUse = usage(
-          vault.eventLoopUtilization,
-          vault.loopThreadCores,
-          vault.cores,
-          result,
-        );
-        return `vault ${vaultUse}; ${generator}`;
+      busy: (result) => childUsage('vault', child, result),
+      close: async () => {
+        lanes.close();
+        await child.close();
       },
-      close: () => child.close(),
     };
   } catch (err) {
     await child.close();
@@ -165,13 +188,14 @@ async function childTarget(overrides: object, env: Record<string, string>): Prom
 async function pairTarget(env: Record<string, string>): Promise<HttpTarget> {
   const pair = await Promise.all([childTarget({}, env), childTarget({}, env)]);
   return {
-    recover: (i) => pair[i % 2]!.recover(i),
+    recover: (lane, i) => pair[i % 2]!.recover(lane, i),
     mark: async () => {
       await Promise.all(pair.map((t) => t.mark()));
     },
     busy: async (result) => {
       const notes = await Promise.all(pair.map((t) => t.busy(result)));
-      return notes.map((n) => n.replace(/; load generator.*/, '')).join(' | ');
+      const vaults = notes.map((n) => n.replace(/; load generator.*/, '')).join(' | ');
+      return `${vaults}; ${generatorUsage(result)}`;
     },
     close: async () => {
       await Promise.all(pair.map((t) => t.close()));
@@ -188,18 +212,47 @@ interface InProcessTarget extends HttpTarget {
 async function inProcessTarget(): Promise<InProcessTarget> {
   const vault = await startTestVault(VAULT_OVERRIDES);
   const users = await prepareUsers(vault, USERS, TEST_KDF);
+  const lanes = new HttpLanes(vault.url);
   return {
     vault,
     users,
-    recover: (i) => recoverOnce(vault.url, users[i]!),
+    recover: (lane, i) => recoverOnce(lanes.lane(lane), users[i]!),
     mark: async () => undefined,
     busy: async (r) => `shared ${ownUsage(r)}`,
-    close: () => vault.close(),
+    close: async () => {
+      lanes.close();
+      await vault.close();
+    },
   };
+}
+
+/**
+ * The software peer served like the vault: a child process, one event loop, the same users and
+ * concurrency, each "recovery" one full login (start and finish).
+ */
+async function peerTarget(): Promise<HttpTarget> {
+  const peer = await forkOpaquePeer(USERS, VAULT_OVERRIDES.log.level, VAULT_ARGS);
+  try {
+    const logins = await prepareLogins(peer.url, USERS);
+    const lanes = new HttpLanes(peer.url);
+    return {
+      recover: (lane, i) => loginOnce(lanes.lane(lane), logins[i]!),
+      mark: () => peer.mark(),
+      busy: (result) => childUsage('peer', peer, result),
+      close: async () => {
+        lanes.close();
+        await peer.close();
+      },
+    };
+  } catch (err) {
+    await peer.close();
+    throw err;
+  }
 }
 
 const SHIPPED = 'HTTP, child, SQLite (as shipped)';
 const CEILING = 'HSM ceiling: evaluateOprf + open';
+const HTTP_PEER = 'OPAQUE peer over HTTP';
 const peerName = (threads: number) => `OPAQUE peer, ${threads} thread${threads > 1 ? 's' : ''}`;
 
 export async function main(): Promise<void> {
@@ -210,6 +263,7 @@ export async function main(): Promise<void> {
       `recoveries in flight, ${USERS} users, UV_THREADPOOL_SIZE ${threads}, ` +
       `vault log level ${VAULT_OVERRIDES.log.level}`,
   );
+  console.log(`timed HTTP client: ${TIMED_CLIENT}; preparation through fetch`);
   console.log(await clientCosts());
 
   // Everything is set up first, then measured in interleaved rounds, so that other load on the
@@ -217,6 +271,7 @@ export async function main(): Promise<void> {
   const targets = new Map<string, HttpTarget>();
   const database = await createBenchDatabase();
   let ceiling: HsmCeiling | undefined;
+  let httpPeer: HttpTarget | undefined;
   const best = new Map<string, Row>();
   try {
     targets.set(SHIPPED, await childTarget({}, {}));
@@ -236,15 +291,17 @@ export async function main(): Promise<void> {
     }
     const inProcess = await inProcessTarget();
     targets.set('HTTP, vault in this process, SQLite', inProcess);
+    httpPeer = await peerTarget();
     ceiling = await openHsmCeiling(USERS);
 
     for (let round = 1; round <= ROUNDS; round++) {
-      const rows = await measureRound(targets, inProcess, ceiling, cores);
+      const rows = await measureRound(targets, inProcess, ceiling, httpPeer, cores);
       for (const row of rows) keepBest(best, row);
       console.log(`round ${round}: ${ratioLines(rows, cores).join('; ')}`);
     }
   } finally {
     for (const target of targets.values()) await target.close();
+    await httpPeer?.close();
     await ceiling?.close();
     await database?.drop();
   }
@@ -255,12 +312,17 @@ export async function main(): Promise<void> {
   const shipped = rateOf(rows, SHIPPED);
   console.log(verdict(`${SHIPPED} / ceiling`, shipped / rateOf(rows, CEILING), 0.7));
   console.log(verdict(`${SHIPPED} / peer (best)`, shipped / peerBest(rows, cores), 1));
+  // The like-for-like figure: a software server behind the same HTTP stack and load generator.
+  const overHttp = shipped / rateOf(rows, HTTP_PEER);
+  console.log(`${`${SHIPPED} / ${HTTP_PEER}`.padEnd(48)} ${overHttp.toFixed(2)}`);
   for (const row of rows.filter((r) => isVaultRow(r) && r.name !== SHIPPED)) {
     console.log(`${`${row.name} / ceiling`.padEnd(48)} ${ratio(row, rows, CEILING)}`);
   }
   // With SoftHSM the HSM's work runs on these same cores: no HTTP layer can pass this.
   const bound = rateOf(rows, CEILING) / peerBest(rows, cores);
   console.log(`${'ceiling / peer (bound on HTTP / peer)'.padEnd(48)} ${bound.toFixed(2)}`);
+  const httpCost = rateOf(rows, HTTP_PEER) / rateOf(rows, peerName(1));
+  console.log(`${`${HTTP_PEER} / ${peerName(1)}`.padEnd(48)} ${httpCost.toFixed(2)}`);
 }
 
 const isVaultRow = (r: Row) => r.name.startsWith('HTTP') || r.name.startsWith('use cases');
@@ -270,16 +332,13 @@ async function measureRound(
   targets: Map<string, HttpTarget>,
   inProcess: InProcessTarget,
   ceiling: HsmCeiling,
+  httpPeer: HttpTarget,
   cores: number,
 ): Promise<Row[]> {
   const rows: Row[] = [];
 
   // 1. Full recoveries through HTTP, with this process as the load generator.
-  for (const [name, target] of targets) {
-    await target.mark();
-    const result = await closedLoop(CONCURRENCY, (loop, i) => target.recover(userOf(loop, i)));
-    rows.push({ name, ...result, note: await target.busy(result) });
-  }
+  for (const [name, target] of targets) rows.push(await measureHttp(name, target));
 
   // 2. The use cases without HTTP (same process, store and adapter), as shipped and what-if.
   const recover = useCaseRecovery(inProcess.vault.vault.deps, inProcess.users);
@@ -301,7 +360,17 @@ async function measureRound(
     const peer = await runOpaquePeer(threads, PEER_USERS, BENCH_SECONDS);
     rows.push({ name: peerName(threads), ...peer, note: 'server steps only' });
   }
+
+  // 5. The same peer behind HTTP on one event loop, driven like the vault.
+  rows.push(await measureHttp(HTTP_PEER, httpPeer));
   return rows;
+}
+
+/** Closed-loop load on `target` through this process's lean client, one lane per loop. */
+async function measureHttp(name: string, target: HttpTarget): Promise<Row> {
+  await target.mark();
+  const result = await closedLoop(CONCURRENCY, (loop, i) => target.recover(loop, userOf(loop, i)));
+  return { name, ...result, note: await target.busy(result) };
 }
 
 /** The peer's throughput on this machine: its better figure, one thread or one per core. */
@@ -323,6 +392,7 @@ function ratioLines(rows: Row[], cores: number): string[] {
   return [
     `shipped / ceiling ${ratio(shipped, rows, CEILING)}`,
     `shipped / peer ${(shipped.opsPerSecond / peerBest(rows, cores)).toFixed(2)}`,
+    `shipped / peer over HTTP ${ratio(shipped, rows, HTTP_PEER)}`,
     ...rows
       .filter((r) => isVaultRow(r) && r !== shipped)
       .map((r) => `${r.name.replace(/^HTTP, /, '')} / ceiling ${ratio(r, rows, CEILING)}`),

@@ -4,7 +4,8 @@
  * the unlock tag. As the evaluation `k·B` is deterministic, every later recovery with the same
  * blinded element gets the same evaluated element and the same tag is right: the timed loop
  * sends exactly what a real client would, checks the answers byte for byte, and does no
- * elliptic-curve work of its own.
+ * elliptic-curve work of its own. Preparation goes through `fetch`; the timed loop through the
+ * lean client of support-http-client.ts, with each user's request bytes built beforehand.
  */
 import { randomBytes } from 'node:crypto';
 import { VaultClient } from '@bkv/client';
@@ -18,6 +19,7 @@ import {
   type Kdf,
 } from '@bkv/protocol';
 import { mintLocalToken } from '@bkv/vault';
+import { expectJson, fetchJson, PreparedPost, type HttpConnection } from './support-http-client';
 
 /** What the timed loop needs for one user; all of it computed before the clock starts. */
 export interface PreparedUser {
@@ -28,6 +30,9 @@ export interface PreparedUser {
   expectedEvaluated: string;
   finishBody: string;
   expectedSealedKey: string;
+  /** The timed loop's requests: the start as sent, the finish with a `{}` for the recovery id. */
+  start: PreparedPost;
+  finish: PreparedPost;
 }
 
 /** A vault reachable over HTTP, wherever it runs, with the data folder its tokens come from. */
@@ -76,18 +81,19 @@ async function prepareUser(vault: VaultEndpoint, i: number, kdf: Kdf): Promise<P
   const input = await stretchPassphrase(passphraseOf(i), fromBase64url(record.salt)!, record.kdf);
   const { blind, blindedElement } = oprfBlind(input, (n) => randomBytes(n));
   const authorization = `Bearer ${bearer}`;
+  const headers = { authorization };
   const startBody = JSON.stringify({
     version: record.version,
     blindedElement: toBase64url(blindedElement),
   });
 
   // One untimed recovery finalizes the OPRF and proves the tag right.
-  const started = await post(vault.url, '/v1/recoveries', authorization, startBody, 201);
+  const started = await fetchJson(vault.url, '/v1/recoveries', startBody, 201, headers);
   const evaluated = fromBase64url(started.evaluatedElement as string)!;
   const { unlockTag } = deriveRecordKeys(oprfFinalize(input, blind, evaluated), realmId);
   const finishBody = JSON.stringify({ unlockTag: toBase64url(unlockTag) });
   const finishPath = `/v1/recoveries/${started.recoveryId as string}/finish`;
-  const finished = await post(vault.url, finishPath, authorization, finishBody, 200);
+  const finished = await fetchJson(vault.url, finishPath, finishBody, 200, headers);
   if (finished.version !== enrolled.version) throw new Error('recovered another version');
 
   return {
@@ -97,41 +103,24 @@ async function prepareUser(vault: VaultEndpoint, i: number, kdf: Kdf): Promise<P
     expectedEvaluated: started.evaluatedElement as string,
     finishBody,
     expectedSealedKey: finished.sealedKey as string,
+    start: new PreparedPost(vault.url, '/v1/recoveries', startBody, headers),
+    finish: new PreparedPost(vault.url, '/v1/recoveries/{}/finish', finishBody, headers),
   };
 }
 
 /**
- * One full recovery: start, then finish with the right tag. Throws on any other answer, so a
- * refusal (backoff, overload, a wrong evaluation) can never be counted as a recovery.
+ * One full recovery on `connection`: start, then finish with the right tag. Throws on any other
+ * answer, so a refusal (backoff, overload, a wrong evaluation) can never be counted.
  */
-export async function recoverOnce(url: string, user: PreparedUser): Promise<void> {
-  const started = await post(url, '/v1/recoveries', user.authorization, user.startBody, 201);
+export async function recoverOnce(connection: HttpConnection, user: PreparedUser): Promise<void> {
+  const startAnswer = await connection.send(user.start.bytes());
+  const started = expectJson(startAnswer, 201, 'POST /v1/recoveries');
   if (started.evaluatedElement !== user.expectedEvaluated) {
     throw new Error('the vault evaluated the blinded element differently');
   }
-  const path = `/v1/recoveries/${started.recoveryId as string}/finish`;
-  const finished = await post(url, path, user.authorization, user.finishBody, 200);
+  const finishAnswer = await connection.send(user.finish.bytes(started.recoveryId as string));
+  const finished = expectJson(finishAnswer, 200, 'POST /v1/recoveries/{id}/finish');
   if (finished.sealedKey !== user.expectedSealedKey) {
     throw new Error('the vault released another sealed key');
   }
-}
-
-/** A raw POST of a prepared JSON body; anything but `expected` is an error with its body. */
-async function post(
-  url: string,
-  path: string,
-  authorization: string,
-  body: string,
-  expected: number,
-): Promise<Record<string, unknown>> {
-  const response = await fetch(`${url}${path}`, {
-    method: 'POST',
-    headers: { authorization, 'content-type': 'application/json' },
-    body,
-  });
-  const text = await response.text();
-  if (response.status !== expected) {
-    throw new Error(`POST ${path}: ${response.status} ${text}`);
-  }
-  return JSON.parse(text) as Record<string, unknown>;
 }

@@ -1,0 +1,212 @@
+/**
+ * The software OPAQUE peer (RFC 9807, `@serenity-kit/opaque`) served the way the vault is: an
+ * express 5 app on one event loop in a process of its own (see support-measured-child.ts), with
+ * the vault's JSON body parser and its kind of pino-http request line, so that the two compare
+ * like for like. argv[2] is how many users it registers at start-up, argv[3] its log level.
+ *
+ *   POST /login/start   { userIdentifier, startLoginRequest } -> 201 { loginResponse, loginState }
+ *   POST /login/finish  { loginState, finishLoginRequest }    -> 200 { sessionKey }
+ *
+ * The peer keeps no pending logins: the server's login state travels with the client, sealed
+ * under a key of this process (AES-256-GCM), in the place of the vault's pending recovery.
+ * That is what lets the load generator replay one prepared finish per user, as the raw peer
+ * does; a deployed server would also bind an expiry to the state and refuse a second finish.
+ * The session key is answered only so that the load generator can check it byte for byte.
+ */
+import { createCipheriv, createDecipheriv, randomBytes, randomUUID } from 'node:crypto';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Writable } from 'node:stream';
+import { createLogger } from '@bkv/vault';
+import * as opaque from '@serenity-kit/opaque';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import { pinoHttp } from 'pino-http';
+import {
+  answerParent,
+  forkMeasured,
+  runAsChild,
+  type MeasuredChild,
+} from './support-measured-child';
+
+/** The client's key stretching at its cheapest, as the raw peer's: the server's cost is measured. */
+export const PEER_STRETCH = {
+  'argon2id-custom': { iterations: 1, memory: 8, parallelism: 1 },
+} as const;
+
+/** Peer user `i`, registered at the peer's start-up: the load generator knows it by convention. */
+export const peerUser = (i: number) => ({
+  userIdentifier: `peer-${i}`,
+  password: `peer passphrase ${i}`,
+});
+
+/** The peer in a child process. */
+export type ChildPeer = { url: string } & MeasuredChild;
+
+/** Forks this file as a peer with `users` registered users, logging at `level`. */
+export function forkOpaquePeer(
+  users: number,
+  level: string,
+  execArgv: string[] = [],
+): Promise<ChildPeer> {
+  return forkMeasured<{ url: string }>(__filename, [String(users), level], execArgv);
+}
+
+/** The registration records of users 0..count-1, client steps included (the peer's enrollment). */
+function register(serverSetup: string, count: number): Map<string, string> {
+  const records = new Map<string, string>();
+  for (let i = 0; i < count; i++) {
+    const { userIdentifier, password } = peerUser(i);
+    const start = opaque.client.startRegistration({ password });
+    const { registrationResponse } = opaque.server.createRegistrationResponse({
+      serverSetup,
+      userIdentifier,
+      registrationRequest: start.registrationRequest,
+    });
+    const { registrationRecord } = opaque.client.finishRegistration({
+      clientRegistrationState: start.clientRegistrationState,
+      registrationResponse,
+      password,
+      keyStretching: PEER_STRETCH,
+    });
+    records.set(userIdentifier, registrationRecord);
+  }
+  return records;
+}
+
+/** Seals the server's login state for the trip through the client, and opens it on return. */
+function stateSeal() {
+  const key = randomBytes(32);
+  return {
+    seal(state: string): string {
+      const iv = randomBytes(12);
+      const cipher = createCipheriv('aes-256-gcm', key, iv);
+      const sealed = Buffer.concat([iv, cipher.update(state, 'utf8'), cipher.final()]);
+      return Buffer.concat([sealed, cipher.getAuthTag()]).toString('base64url');
+    },
+    open(sealed: string): string {
+      const bytes = Buffer.from(sealed, 'base64url');
+      if (bytes.length < 12 + 16) throw new Error('a login state too short');
+      const decipher = createDecipheriv('aes-256-gcm', key, bytes.subarray(0, 12));
+      decipher.setAuthTag(bytes.subarray(bytes.length - 16));
+      const state = decipher.update(bytes.subarray(12, bytes.length - 16));
+      return Buffer.concat([state, decipher.final()]).toString('utf8');
+    },
+  };
+}
+
+/** What the routes need; the setup and records are the server's secrets. */
+interface PeerParts {
+  serverSetup: string;
+  records: Map<string, string>;
+  logger: ReturnType<typeof createLogger>;
+}
+
+function createPeerApp({ serverSetup, records, logger }: PeerParts): express.Express {
+  const seal = stateSeal();
+  const app = express();
+  app.disable('x-powered-by');
+  app.disable('etag');
+  app.use(requestLog(logger));
+  app.use(express.json({ limit: 4096, strict: true, type: 'application/json' }));
+
+  // An unknown user gets a dummy answer from the library, so that no one learns who is enrolled.
+  app.post('/login/start', (req, res) => {
+    const { userIdentifier, startLoginRequest } = strings(req, [
+      'userIdentifier',
+      'startLoginRequest',
+    ]);
+    const { loginResponse, serverLoginState } = opaque.server.startLogin({
+      serverSetup,
+      registrationRecord: records.get(userIdentifier) ?? null,
+      startLoginRequest,
+      userIdentifier,
+    });
+    res.status(201).json({ loginResponse, loginState: seal.seal(serverLoginState) });
+  });
+
+  // finishLogin throws unless the client's MAC matches: a wrong password ends here.
+  app.post('/login/finish', (req, res) => {
+    const { loginState, finishLoginRequest } = strings(req, ['loginState', 'finishLoginRequest']);
+    const { sessionKey } = opaque.server.finishLogin({
+      serverLoginState: seal.open(loginState),
+      finishLoginRequest,
+    });
+    res.json({ sessionKey });
+  });
+
+  app.use(refuse);
+  return app;
+}
+
+/** The named string fields of the JSON body; anything else is refused like a failed login. */
+function strings<Name extends string>(req: Request, names: Name[]): Record<Name, string> {
+  const body = (req.body ?? {}) as Record<string, unknown>;
+  for (const name of names) {
+    if (typeof body[name] !== 'string') throw new Error(`no string ${name}`);
+  }
+  return body as Record<Name, string>;
+}
+
+/** A malformed request and a failed login look the same from outside; the log keeps the cause. */
+function refuse(err: unknown, _req: Request, res: Response, _next: NextFunction): void {
+  const status = (err as { status?: number }).status;
+  res.err = err as Error;
+  res.status(status !== undefined && status < 500 ? status : 401).json({ error: 'LOGIN_FAILED' });
+}
+
+/** One line per request, as the vault's: id, method, status and latency; never bodies. */
+function requestLog(logger: PeerParts['logger']) {
+  return pinoHttp({
+    logger,
+    genReqId: (_req, res) => {
+      const id = randomUUID();
+      res.setHeader('x-request-id', id);
+      return id;
+    },
+    serializers: {
+      req: (req: { id: string; method: string }) => ({ id: req.id, method: req.method }),
+      res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
+    },
+    wrapSerializers: false,
+    customSuccessObject: (req, res, line: object) => ({ ...line, route: req.url, ...code(res) }),
+    customErrorObject: (req, res, _err, line: object) => ({
+      ...line,
+      route: req.url,
+      ...code(res),
+    }),
+    customSuccessMessage: () => 'request completed',
+    customErrorMessage: () => 'request failed',
+    customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : 'info'),
+    quietReqLogger: true,
+  });
+}
+
+const code = (res: { statusCode: number }) => ({
+  code: res.statusCode < 400 ? 'OK' : 'LOGIN_FAILED',
+});
+
+async function serve(): Promise<void> {
+  const users = Number(process.argv[2]);
+  await opaque.ready;
+  const serverSetup = opaque.server.createSetup();
+  const records = register(serverSetup, users);
+
+  // Lines are written and dropped: the vault's test logger keeps them in memory instead.
+  const sink = new Writable({ write: (_chunk, _encoding, done) => done() });
+  const logger = createLogger(process.argv[3] ?? 'warn', sink);
+  const server = createPeerApp({ serverSetup, records, logger }).listen(0, '127.0.0.1');
+  await new Promise<void>((resolve, reject) => {
+    server.once('listening', resolve);
+    server.once('error', reject);
+  });
+  const { port } = server.address() as AddressInfo;
+  await answerParent('peer', { url: `http://127.0.0.1:${port}` }, () => stop(server));
+}
+
+function stop(server: Server): Promise<void> {
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  server.closeAllConnections();
+  return closed;
+}
+
+runAsChild(module, serve);
