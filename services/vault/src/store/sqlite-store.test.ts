@@ -9,10 +9,12 @@ import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 
 import { openStore } from './open-store';
+import { MAX_BATCH_CALLS } from './sqlite-batch';
+import { walCommits } from './sqlite-fixtures';
 import { SQLITE_MIGRATIONS } from './sqlite-schema';
 import { SqliteStore } from './sqlite-store';
 import { storeContract, type StoreHarness } from './store.contract';
-import { enrolled } from './store-fixtures';
+import { at, enrolled, enrollmentFor, recordFrom, startOf } from './store-fixtures';
 import type { StartOutcome, StartRecovery } from './store';
 
 const WORKERS = 4;
@@ -90,6 +92,159 @@ describe('SqliteStore', () => {
       thrown = err;
     }
     expect(thrown).toMatchObject({ code: 'STORE_UNAVAILABLE' });
+  });
+});
+
+/** The writes of one event-loop turn, on a file of their own so that the WAL counts only them. */
+describe('SqliteStore group commit', () => {
+  let file: string;
+  let store: SqliteStore;
+
+  beforeEach(async () => {
+    file = path.join(
+      folder,
+      `batch-${expect.getState().currentTestName?.replace(/\W+/g, '-')}.sqlite`,
+    );
+    store = new SqliteStore({ path: file, busyTimeoutMs: 50 });
+    await store.migrate();
+  });
+
+  afterEach(async () => {
+    await store.close();
+  });
+
+  /** Enrolls `count` users one after another, each with `guessLimit` guesses. */
+  async function users(count: number, guessLimit = 10): Promise<string[]> {
+    const ids: string[] = [];
+    for (let i = 0; i < count; i += 1) ids.push((await enrolled(store, guessLimit)).userId);
+    return ids;
+  }
+
+  async function guessesUsed(userId: string): Promise<number | undefined> {
+    const record = await store.getRecord(userId);
+    return record?.state === 'active' ? record.guessesUsed : undefined;
+  }
+
+  it('commits the starts, and then the finishes, of one turn in one transaction each', async () => {
+    const ids = await users(20);
+    const before = walCommits(file);
+    const starts = ids.map((userId) => startOf(userId, at(2000)));
+    const started = await Promise.all(starts.map((start) => store.startRecovery(start)));
+    expect(started.every((o) => o.kind === 'started' && o.guessesRemaining === 9)).toBe(true);
+    expect(walCommits(file)).toBe(before + 1);
+
+    const taken = await Promise.all(
+      starts.map((start) => store.takeRecovery(start.recoveryId, start.userId, at(2001))),
+    );
+    expect(taken.every((t) => t !== null)).toBe(true);
+    await Promise.all(ids.map((userId) => store.recordRightGuess(userId, 1, at(2002))));
+    expect(walCommits(file)).toBe(before + 3);
+    for (const userId of ids) expect(await guessesUsed(userId)).toBe(0);
+  });
+
+  it("keeps the other calls' writes when one call of the batch fails", async () => {
+    const [a, b, c, d] = await users(4);
+    const first = startOf(a!, at(2000));
+    // Passes every check, consumes b's guess, then fails on the pending recovery's key.
+    const duplicate = { ...startOf(b!, at(2000)), recoveryId: first.recoveryId };
+    const next = enrollmentFor(d!);
+    await store.putEnrollment(next);
+    const before = walCommits(file);
+
+    const outcomes = await Promise.allSettled([
+      store.startRecovery(first),
+      store.startRecovery(duplicate),
+      store.commitEnrollment(next.id, 3, recordFrom(next, 4), at(2000)),
+      store.startRecovery(startOf(c!, at(2000))),
+    ]);
+    expect(outcomes).toMatchObject([
+      { status: 'fulfilled', value: { kind: 'started' } },
+      { status: 'rejected', reason: { code: 'INTERNAL' } },
+      { status: 'fulfilled', value: { kind: 'conflict' } },
+      { status: 'fulfilled', value: { kind: 'started' } },
+    ]);
+    expect(walCommits(file)).toBe(before + 1);
+    expect([await guessesUsed(a!), await guessesUsed(b!), await guessesUsed(c!)]).toEqual([
+      1, 0, 1,
+    ]);
+    // The conflict gave its consumed enrollment back.
+    expect(await store.getEnrollment(next.id, d!, at(2001))).not.toBeNull();
+  });
+
+  it('rejects every call of a batch that cannot take the write lock, and keeps none', async () => {
+    const ids = await users(3);
+    const before = walCommits(file);
+    const other = new Database(file);
+    other.exec('BEGIN IMMEDIATE');
+    const outcomes = await Promise.allSettled([
+      ...ids.map((userId) => store.startRecovery(startOf(userId, at(2000)))),
+      store.recordRightGuess(ids[0]!, 1, at(2000)),
+    ]);
+    other.exec('ROLLBACK');
+    other.close();
+
+    for (const outcome of outcomes) {
+      expect(outcome).toMatchObject({ status: 'rejected', reason: { code: 'STORE_UNAVAILABLE' } });
+    }
+    expect(walCommits(file)).toBe(before);
+    for (const userId of ids) expect(await guessesUsed(userId)).toBe(0);
+    expect(await store.startRecovery(startOf(ids[0]!, at(3000)))).toMatchObject({
+      kind: 'started',
+      guessesRemaining: 9,
+    });
+  });
+
+  it('rejects every call of a batch when the disk fills, and keeps no guess of it', async () => {
+    const [userId] = await users(1, 1000);
+    const db = (store as unknown as { db: Database.Database }).db;
+    db.pragma(`max_page_count = ${db.pragma('page_count', { simple: true }) as number}`);
+    const before = walCommits(file);
+    const starts = Array.from({ length: 200 }, () => startOf(userId!, at(2000)));
+    const outcomes = await Promise.allSettled(starts.map((start) => store.startRecovery(start)));
+    db.pragma('max_page_count = 1000000');
+
+    for (const outcome of outcomes) {
+      expect(outcome).toMatchObject({ status: 'rejected', reason: { code: 'STORE_UNAVAILABLE' } });
+    }
+    expect(walCommits(file)).toBe(before);
+    expect(await guessesUsed(userId!)).toBe(0);
+    expect(await store.takeRecovery(starts[0]!.recoveryId, userId!, at(2001))).toBeNull();
+  });
+
+  it('never starts more recoveries than guesses left when the starts share a batch', async () => {
+    const [userId] = await users(1, 15);
+    for (let i = 0; i < 5; i += 1) await store.startRecovery(startOf(userId!, at(2000)));
+    const before = walCommits(file);
+
+    const starts = Array.from({ length: 100 }, () => startOf(userId!, at(3000)));
+    const outcomes = await Promise.all(starts.map((start) => store.startRecovery(start)));
+    const remaining = outcomes.flatMap((o) => (o.kind === 'started' ? [o.guessesRemaining] : []));
+    expect(remaining).toEqual([9, 8, 7, 6, 5, 4, 3, 2, 1, 0]);
+    expect(outcomes.filter((o) => o.kind === 'locked' && o.destroyedNow)).toHaveLength(1);
+    expect(outcomes.filter((o) => o.kind === 'locked' && !o.destroyedNow)).toHaveLength(89);
+    expect(walCommits(file)).toBe(before + 1);
+    expect(await store.getRecord(userId!)).toMatchObject({ state: 'locked' });
+  });
+
+  it(`splits a turn of more than ${MAX_BATCH_CALLS} starts into batches`, async () => {
+    const total = MAX_BATCH_CALLS + 44;
+    const [userId] = await users(1, total + 10);
+    const before = walCommits(file);
+    const starts = Array.from({ length: total }, () => startOf(userId!, at(2000)));
+    const outcomes = await Promise.all(starts.map((start) => store.startRecovery(start)));
+    const remaining = outcomes.map((o) => (o.kind === 'started' ? o.guessesRemaining : -1));
+    expect(remaining).toEqual(Array.from({ length: total }, (_, i) => total + 9 - i));
+    expect(walCommits(file)).toBe(before + 2);
+  });
+
+  it('commits the calls already made when it closes', async () => {
+    const [userId] = await users(1);
+    const pending = store.startRecovery(startOf(userId!, at(2000)));
+    await store.close();
+    expect(await pending).toMatchObject({ kind: 'started', guessesRemaining: 9 });
+
+    store = new SqliteStore({ path: file });
+    expect(await guessesUsed(userId!)).toBe(1);
   });
 });
 

@@ -1,8 +1,10 @@
 /**
  * The embedded store: one SQLite file (better-sqlite3, WAL) for a single vault process, or a
- * few on one host. better-sqlite3 is synchronous, so every method is one short transaction
- * that never awaits; writers take the lock at BEGIN (IMMEDIATE), which is what lets several
- * processes share the file without a read-to-write upgrade failing under WAL.
+ * few on one host. better-sqlite3 is synchronous, so every write is a short piece of work that
+ * never awaits; the writes of one event-loop turn share a transaction and its fsync
+ * (`SqliteBatch`), each in its own savepoint. Writers take the lock at BEGIN (IMMEDIATE), which
+ * is what lets several processes share the file without a read-to-write upgrade failing under
+ * WAL. Reads run directly, outside any batch.
  */
 import Database from 'better-sqlite3';
 import { BkvError } from '@bkv/protocol';
@@ -11,6 +13,7 @@ import { checkCommit, checkDate, checkEnrollment, checkGuess, checkId, checkStar
 import { enrollmentParams, recordParams, startParams } from './params';
 import { bytes, int, time, toPendingEnrollment, toStoredRecord } from './rows';
 import type { Row } from './rows';
+import { SqliteBatch, type SyncLevel } from './sqlite-batch';
 import { sqliteError } from './sqlite-errors';
 import { SQLITE_MIGRATIONS } from './sqlite-schema';
 import { SQL } from './sqlite-sql';
@@ -37,9 +40,19 @@ export interface SqliteStoreOptions {
 /** Thrown inside a transaction to roll it back and answer `conflict`. */
 class Conflict extends Error {}
 
+/**
+ * For writes whose loss in a power cut errs on the safe side: a consumed pending recovery
+ * reappearing (the guess it stands for stays spent) or a right guess's reset not happening
+ * (the user keeps fewer guesses). In WAL mode the next FULL commit, such as a start or a wrong
+ * guess, syncs these frames too. A batch of only these skips the fsync; one with any other
+ * write waits for the disk for all of them.
+ */
+const MAY_SKIP_SYNC: SyncLevel = 'NORMAL';
+
 export class SqliteStore implements Store {
   private readonly db: Database.Database;
   private readonly statements = new Map<string, Database.Statement>();
+  private readonly batch: SqliteBatch;
 
   /** Opens (or creates) the file; call `migrate()` before anything else. */
   constructor(options: SqliteStoreOptions) {
@@ -52,6 +65,7 @@ export class SqliteStore implements Store {
       this.db.pragma('synchronous = FULL');
       // Destroyed and deleted key material is overwritten in the file, not left in free pages.
       this.db.pragma('secure_delete = ON');
+      this.batch = new SqliteBatch(this.db);
     } catch (err) {
       throw sqliteError(err);
     }
@@ -88,6 +102,8 @@ export class SqliteStore implements Store {
   }
 
   async close(): Promise<void> {
+    // The calls already made are committed, not dropped.
+    this.batch.drain();
     this.statements.clear();
     this.db.close();
   }
@@ -106,7 +122,8 @@ export class SqliteStore implements Store {
 
   async putEnrollment(enrollment: PendingEnrollment): Promise<void> {
     checkEnrollment(enrollment);
-    this.guard(() => this.stmt('putEnrollment').run(enrollmentParams(enrollment)));
+    const params = enrollmentParams(enrollment);
+    await this.batch.run(() => this.stmt('putEnrollment').run(params), 'FULL');
   }
 
   async getEnrollment(id: string, userId: string, now: Date): Promise<PendingEnrollment | null> {
@@ -147,31 +164,31 @@ export class SqliteStore implements Store {
       return { kind: 'committed' };
     });
 
-    return this.guard(() => {
+    return this.batch.run((): CommitOutcome => {
       try {
-        return commit.immediate();
+        return commit();
       } catch (err) {
         if (err instanceof Conflict) return { kind: 'conflict' };
         throw err;
       }
-    });
+    }, 'FULL');
   }
 
   async deleteRecord(userId: string): Promise<boolean> {
     checkId(userId, 'userId');
-    const remove = this.db.transaction(() => {
+    return this.batch.run(() => {
       const deleted = this.stmt('deleteRecord').run({ userId }).changes > 0;
       this.stmt('deleteUserEnrollments').run({ userId });
       this.stmt('deleteUserRecoveries').run({ userId });
       return deleted;
-    });
-    return this.guard(() => remove.immediate());
+    }, 'FULL');
   }
 
   async startRecovery(start: StartRecovery): Promise<StartOutcome> {
     checkStart(start);
     const params = startParams(start);
 
+    // Each attempt is a savepoint inside the call's own, so a retry starts from a clean slate.
     const attempt = this.db.transaction((): StartOutcome | undefined => {
       // Invariant 1: consume the guess first; the pending recovery is written in the same
       // transaction, so a failed insert gives the guess back.
@@ -196,11 +213,14 @@ export class SqliteStore implements Store {
       return lockedAt === null ? undefined : { kind: 'locked', lockedAt, destroyedNow: true };
     });
 
-    for (let i = 0; i < START_ATTEMPTS; i += 1) {
-      const outcome = this.guard(() => attempt.immediate());
-      if (outcome !== undefined) return outcome;
-    }
-    throw new BkvError('STORE_UNAVAILABLE', 'The record kept changing during a start');
+    // Invariant 1 again: the batch resolves this only once its COMMIT has synced (FULL).
+    return this.batch.run(() => {
+      for (let i = 0; i < START_ATTEMPTS; i += 1) {
+        const outcome = attempt();
+        if (outcome !== undefined) return outcome;
+      }
+      throw new BkvError('STORE_UNAVAILABLE', 'The record kept changing during a start');
+    }, 'FULL');
   }
 
   async takeRecovery(
@@ -211,29 +231,27 @@ export class SqliteStore implements Store {
     checkId(recoveryId, 'recoveryId');
     checkId(userId, 'userId');
     checkDate(now, 'now');
-    const take = this.db.transaction((): PendingRecoveryTaken | null => {
+    return this.batch.run((): PendingRecoveryTaken | null => {
       const taken = this.get('takeRecovery', { recoveryId, userId, now: now.getTime() });
       if (taken === undefined) return null;
       const version = int(taken, 'version');
       const record = this.get('sealedAt', { userId, version });
       if (record === undefined) return null;
       return { userId, version, sealed: bytes(record, 'sealed') };
-    });
-    return this.guard(() => this.withoutSync(() => take.immediate()));
+    }, MAY_SKIP_SYNC);
   }
 
   async recordRightGuess(userId: string, version: number, now: Date): Promise<void> {
     checkGuess(userId, version, now);
-    this.guard(() =>
-      this.withoutSync(() => this.stmt('rightGuess').run({ userId, version, now: now.getTime() })),
-    );
+    const params = { userId, version, now: now.getTime() };
+    await this.batch.run(() => this.stmt('rightGuess').run(params), MAY_SKIP_SYNC);
   }
 
   async recordWrongGuess(userId: string, version: number, now: Date): Promise<WrongGuessOutcome> {
     checkGuess(userId, version, now);
     const params = { userId, version, now: now.getTime() };
 
-    const wrong = this.db.transaction((): WrongGuessOutcome => {
+    return this.batch.run((): WrongGuessOutcome => {
       // Invariant 4: the guess was counted at start; with none left, destroy now.
       const lockedAt = this.destroyExhausted(params);
       if (lockedAt !== null) return { kind: 'locked', lockedAt, destroyedNow: true };
@@ -247,18 +265,16 @@ export class SqliteStore implements Store {
         kind: 'counted',
         guessesRemaining: int(row, 'guess_limit') - int(row, 'guesses_used'),
       };
-    });
-    return this.guard(() => wrong.immediate());
+    }, 'FULL');
   }
 
   async purgeExpired(now: Date): Promise<number> {
     checkDate(now, 'now');
-    const purge = this.db.transaction(() => {
-      const params = { now: now.getTime() };
+    const params = { now: now.getTime() };
+    return this.batch.run(() => {
       const enrollments = this.stmt('purgeEnrollments').run(params).changes;
       return enrollments + this.stmt('purgeRecoveries').run(params).changes;
-    });
-    return this.guard(() => purge.immediate());
+    }, 'FULL');
   }
 
   /** The conditional destroy and its pending recoveries; the lock time, or null if refused. */
@@ -280,22 +296,6 @@ export class SqliteStore implements Store {
 
   private get(name: keyof typeof SQL, params: object): Row | undefined {
     return this.stmt(name).get(params) as Row | undefined;
-  }
-
-  /**
-   * Commits `work` without waiting for the disk. Only for writes whose loss in a power cut
-   * errs on the safe side: a consumed pending recovery reappearing (the guess it stands for
-   * stays spent) or a right guess's reset not happening (the user keeps fewer guesses). In WAL
-   * mode the next FULL commit, such as a wrong guess, syncs these frames too. One fsync per
-   * successful recovery instead of three.
-   */
-  private withoutSync<T>(work: () => T): T {
-    this.db.pragma('synchronous = NORMAL');
-    try {
-      return work();
-    } finally {
-      this.db.pragma('synchronous = FULL');
-    }
   }
 
   /** Runs synchronous database work, turning driver errors into the project's codes. */

@@ -1,0 +1,188 @@
+/**
+ * The batch on its own, over a SQLite file whose schema each test controls, so that a COMMIT
+ * can be made to fail. Commits are counted in the file's WAL.
+ */
+import Database from 'better-sqlite3';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+
+import { MAX_BATCH_CALLS, SqliteBatch, type SyncLevel } from './sqlite-batch';
+import { walCommits } from './sqlite-fixtures';
+
+let folder: string;
+let file: string;
+let db: Database.Database;
+let batch: SqliteBatch;
+
+beforeAll(() => {
+  folder = mkdtempSync(path.join(tmpdir(), 'bkv-batch-'));
+});
+
+afterAll(() => {
+  rmSync(folder, { recursive: true, force: true });
+});
+
+// A file per test, so that no checkpoint resets the WAL that the counts read.
+beforeEach(() => {
+  file = path.join(folder, `${expect.getState().currentTestName?.replace(/\W+/g, '-')}.sqlite`);
+  db = new Database(file);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = FULL');
+  db.pragma('foreign_keys = ON');
+  db.exec(`CREATE TABLE notes (id TEXT PRIMARY KEY, body BLOB);
+    CREATE TABLE parents (id TEXT PRIMARY KEY);
+    CREATE TABLE children (parent TEXT REFERENCES parents (id) DEFERRABLE INITIALLY DEFERRED)`);
+  batch = new SqliteBatch(db);
+});
+
+afterEach(() => {
+  db.close();
+});
+
+function insert(id: string, body: Uint8Array = new Uint8Array(8)): () => string {
+  return () => {
+    db.prepare('INSERT INTO notes (id, body) VALUES (?, ?)').run(id, body);
+    return id;
+  };
+}
+
+function ids(): string[] {
+  return db.prepare('SELECT id FROM notes ORDER BY id').pluck().all() as string[];
+}
+
+describe('SqliteBatch', () => {
+  it('commits the calls of one turn in one transaction, in order', async () => {
+    const before = walCommits(file);
+    const names = Array.from({ length: 10 }, (_, i) => `note-${i}`);
+    expect(await Promise.all(names.map((id) => batch.run(insert(id), 'FULL')))).toEqual(names);
+    expect(walCommits(file)).toBe(before + 1);
+    expect(ids()).toEqual(names);
+  });
+
+  it('groups calls made from separate callbacks of one loop turn', async () => {
+    // Node runs the microtasks between two callbacks: a microtask flush would commit twice.
+    const before = walCommits(file);
+    const calls = ['a', 'b'].map(
+      (id) =>
+        new Promise<string>((resolve, reject) => {
+          setTimeout(() => {
+            batch.run(insert(id), 'FULL').then(resolve, reject);
+          }, 1);
+        }),
+    );
+    // Both timers are due by the time the loop looks, even if a millisecond ticked between them.
+    const due = Date.now() + 5;
+    while (Date.now() < due);
+    await Promise.all(calls);
+    expect(walCommits(file)).toBe(before + 1);
+  });
+
+  it('rolls back only the call that throws and rejects only its promise', async () => {
+    const failing = () => {
+      insert('b')();
+      throw new Error('refused after writing');
+    };
+    const outcomes = await Promise.allSettled([
+      batch.run(insert('a'), 'FULL'),
+      batch.run(failing, 'FULL'),
+      batch.run(insert('c'), 'FULL'),
+    ]);
+    expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect(outcomes[1]).toMatchObject({ reason: { code: 'INTERNAL' } });
+    expect(ids()).toEqual(['a', 'c']);
+  });
+
+  it('rejects every call and keeps none when COMMIT fails', async () => {
+    const before = walCommits(file);
+    const orphan = () => db.prepare("INSERT INTO children (parent) VALUES ('nobody')").run();
+    const outcomes = await Promise.allSettled([
+      batch.run(insert('a'), 'FULL'),
+      // A deferred foreign key is checked at COMMIT, and the transaction stays open after it.
+      batch.run(orphan, 'FULL'),
+      batch.run(insert('c'), 'FULL'),
+    ]);
+    expect(outcomes.map((o) => o.status)).toEqual(['rejected', 'rejected', 'rejected']);
+    expect(ids()).toEqual([]);
+    expect(walCommits(file)).toBe(before);
+
+    expect(db.inTransaction).toBe(false);
+    await batch.run(insert('d'), 'FULL');
+    expect(ids()).toEqual(['d']);
+  });
+
+  it('rejects every call and keeps none when the disk fills in the middle of a batch', async () => {
+    // SQLITE_FULL ends the whole transaction, not only the savepoint of the call that hit it.
+    db.pragma(`max_page_count = ${db.pragma('page_count', { simple: true }) as number}`);
+    const big = new Uint8Array(3000);
+    const outcomes = await Promise.allSettled(
+      ['a', 'b', 'c', 'd', 'e'].map((id) => batch.run(insert(id, big), 'FULL')),
+    );
+    for (const outcome of outcomes) {
+      expect(outcome).toMatchObject({ status: 'rejected', reason: { code: 'STORE_UNAVAILABLE' } });
+    }
+    // The calls after the one that failed did not run on their own, outside a transaction.
+    expect(ids()).toEqual([]);
+
+    db.pragma('max_page_count = 1000000');
+    await batch.run(insert('f', big), 'FULL');
+    expect(ids()).toEqual(['f']);
+  });
+
+  it('rejects every call when BEGIN fails', async () => {
+    const other = new Database(file);
+    db.pragma('busy_timeout = 0');
+    other.exec('BEGIN IMMEDIATE');
+    const outcomes = await Promise.allSettled([
+      batch.run(insert('a'), 'FULL'),
+      batch.run(insert('b'), 'NORMAL'),
+    ]);
+    other.exec('ROLLBACK');
+    other.close();
+    for (const outcome of outcomes) {
+      expect(outcome).toMatchObject({ status: 'rejected', reason: { code: 'STORE_UNAVAILABLE' } });
+    }
+    expect(db.pragma('synchronous', { simple: true })).toBe(2);
+    expect(ids()).toEqual([]);
+  });
+
+  it('commits at NORMAL only if every call allows it, then goes back to FULL', async () => {
+    // Each call reads the level its batch runs at: 1 is NORMAL, 2 is FULL.
+    const level = () => db.pragma('synchronous', { simple: true }) as number;
+    const batchOf = (...syncs: SyncLevel[]) =>
+      Promise.all(syncs.map((sync) => batch.run(level, sync)));
+    expect(await batchOf('NORMAL', 'NORMAL')).toEqual([1, 1]);
+    expect(await batchOf('NORMAL', 'FULL')).toEqual([2, 2]);
+    expect(level()).toBe(2);
+  });
+
+  it('relies on SQLite refusing to change the sync level inside a transaction', () => {
+    db.exec('BEGIN IMMEDIATE');
+    expect(() => db.pragma('synchronous = NORMAL')).toThrow(/inside a transaction/);
+    db.exec('ROLLBACK');
+  });
+
+  it(`answers the first ${MAX_BATCH_CALLS} calls of a turn before it runs the rest`, async () => {
+    const before = walCommits(file);
+    const total = MAX_BATCH_CALLS + 44;
+    let seenAtFirstAnswer = -1;
+    const calls = Array.from({ length: total }, (_, i) =>
+      batch.run(insert(`note-${String(i).padStart(3, '0')}`), 'FULL'),
+    );
+    const first = calls[0]!.then(() => {
+      seenAtFirstAnswer = db.prepare('SELECT count(*) FROM notes').pluck().get() as number;
+    });
+    await Promise.all([first, ...calls]);
+    expect(seenAtFirstAnswer).toBe(MAX_BATCH_CALLS);
+    expect(walCommits(file)).toBe(before + 2);
+    expect(ids()).toHaveLength(total);
+  });
+
+  it('commits every queued call when drained', async () => {
+    const before = walCommits(file);
+    const calls = [batch.run(insert('a'), 'FULL'), batch.run(insert('b'), 'NORMAL')];
+    batch.drain();
+    expect(walCommits(file)).toBe(before + 1);
+    expect(await Promise.all(calls)).toEqual(['a', 'b']);
+  });
+});

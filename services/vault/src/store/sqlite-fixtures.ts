@@ -1,0 +1,33 @@
+/**
+ * Test helpers for the SQLite store that look at the file, not at the code: how many
+ * transactions have committed is read from the write-ahead log, where each one ends with a
+ * commit frame, so a test can count COMMITs without a hook in the store.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+
+/** The WAL header, and each frame's header before its page (sqlite.org/fileformat2.html §4.1). */
+const WAL_HEADER = 32;
+const FRAME_HEADER = 24;
+
+/**
+ * The commits in `file`'s WAL since it was last reset: frames whose salts match the header's
+ * (older frames left by a reset have other salts) and whose "database size after commit" field
+ * is set. Read-only transactions write no frames and so do not count. Valid until a checkpoint
+ * resets the log, which a test file of fewer than 1000 pages written never reaches.
+ */
+export function walCommits(file: string): number {
+  const wal = `${file}-wal`;
+  if (!existsSync(wal)) return 0;
+  const log = readFileSync(wal);
+  if (log.length < WAL_HEADER) return 0;
+  const pageSize = log.readUInt32BE(8);
+  const salts = [log.readUInt32BE(16), log.readUInt32BE(20)];
+
+  let commits = 0;
+  for (let at = WAL_HEADER; at + FRAME_HEADER + pageSize <= log.length;) {
+    if (log.readUInt32BE(at + 8) !== salts[0] || log.readUInt32BE(at + 12) !== salts[1]) break;
+    if (log.readUInt32BE(at + 4) !== 0) commits += 1;
+    at += FRAME_HEADER + pageSize;
+  }
+  return commits;
+}
