@@ -1,18 +1,20 @@
 /**
  * The batch on its own, over a SQLite file whose schema each test controls, so that a COMMIT
- * can be made to fail. Commits are counted in the file's WAL.
+ * can be made to fail. Commits are counted in the file's WAL; the WAL syncs are real, and held
+ * where a test needs to see what waits for them.
  */
 import Database from 'better-sqlite3';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
-import { MAX_BATCH_CALLS, SqliteBatch, type SyncLevel } from './sqlite-batch';
-import { walCommits } from './sqlite-fixtures';
+import { MAX_BATCH_CALLS, SqliteBatch, type WalSync, walFileSync } from './sqlite-batch';
+import { holdSyncs, turns, walCommits } from './sqlite-fixtures';
 
 let folder: string;
 let file: string;
 let db: Database.Database;
+let wal: WalSync;
 let batch: SqliteBatch;
 
 beforeAll(() => {
@@ -28,16 +30,18 @@ beforeEach(() => {
   file = path.join(folder, `${expect.getState().currentTestName?.replace(/\W+/g, '-')}.sqlite`);
   db = new Database(file);
   db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = FULL');
+  db.pragma('synchronous = NORMAL');
   db.pragma('foreign_keys = ON');
   db.exec(`CREATE TABLE notes (id TEXT PRIMARY KEY, body BLOB);
     CREATE TABLE parents (id TEXT PRIMARY KEY);
     CREATE TABLE children (parent TEXT REFERENCES parents (id) DEFERRABLE INITIALLY DEFERRED)`);
-  batch = new SqliteBatch(db);
+  wal = walFileSync(file);
+  batch = new SqliteBatch(db, wal);
 });
 
 afterEach(() => {
   db.close();
+  wal.close();
 });
 
 function insert(id: string, body: Uint8Array = new Uint8Array(8)): () => string {
@@ -142,32 +146,105 @@ describe('SqliteBatch', () => {
     for (const outcome of outcomes) {
       expect(outcome).toMatchObject({ status: 'rejected', reason: { code: 'STORE_UNAVAILABLE' } });
     }
-    expect(db.pragma('synchronous', { simple: true })).toBe(2);
     expect(ids()).toEqual([]);
   });
 
-  it('commits at NORMAL only if every call allows it, then goes back to FULL', async () => {
-    // Each call reads the level its batch runs at: 1 is NORMAL, 2 is FULL.
-    const level = () => db.pragma('synchronous', { simple: true }) as number;
-    const batchOf = (...syncs: SyncLevel[]) =>
-      Promise.all(syncs.map((sync) => batch.run(level, sync)));
-    expect(await batchOf('NORMAL', 'NORMAL')).toEqual([1, 1]);
-    expect(await batchOf('NORMAL', 'FULL')).toEqual([2, 2]);
-    expect(level()).toBe(2);
+  it('answers a FULL call only after a WAL sync begun after its commit', async () => {
+    const syncs = holdSyncs(wal);
+    const before = walCommits(file);
+    let answered = false;
+    const call = batch.run(insert('a'), 'FULL').then(() => (answered = true));
+    await turns();
+    expect(walCommits(file)).toBe(before + 1);
+    expect(syncs.asked).toBe(1);
+    expect(answered).toBe(false);
+    await syncs.release();
+    await call;
+    expect(answered).toBe(true);
   });
 
-  it('relies on SQLite refusing to change the sync level inside a transaction', () => {
-    db.exec('BEGIN IMMEDIATE');
-    expect(() => db.pragma('synchronous = NORMAL')).toThrow(/inside a transaction/);
-    db.exec('ROLLBACK');
+  it('answers NORMAL calls at their commit and asks no sync for a batch of only them', async () => {
+    const syncs = holdSyncs(wal);
+    expect(
+      await Promise.all([batch.run(insert('a'), 'NORMAL'), batch.run(insert('b'), 'NORMAL')]),
+    ).toEqual(['a', 'b']);
+    expect(syncs.asked).toBe(0);
+
+    let full = false;
+    const mixed = [
+      batch.run(insert('c'), 'NORMAL'),
+      batch.run(insert('d'), 'FULL').then(() => (full = true)),
+    ];
+    expect(await mixed[0]).toBe('c');
+    expect(full).toBe(false);
+    await syncs.release();
+    await mixed[1];
+    expect(full).toBe(true);
   });
 
-  it(`answers the first ${MAX_BATCH_CALLS} calls of a turn before it runs the rest`, async () => {
+  it('lets the commits made while a sync runs wait for the next one', async () => {
+    const syncs = holdSyncs(wal);
+    const answered: string[] = [];
+    const first = batch.run(insert('a'), 'FULL').then((id) => answered.push(id));
+    await turns();
+    // Committed while the first sync may already have passed over the WAL's end.
+    const second = batch.run(insert('b'), 'FULL').then((id) => answered.push(id));
+    await turns();
+    expect(ids()).toEqual(['a', 'b']);
+    expect(syncs.asked).toBe(1);
+
+    await syncs.release();
+    await first;
+    await turns();
+    expect(answered).toEqual(['a']);
+    expect(syncs.asked).toBe(2);
+    await syncs.release();
+    await second;
+    expect(answered).toEqual(['a', 'b']);
+  });
+
+  it('rejects the FULL calls of a failed sync as STORE_UNAVAILABLE, their writes seen', async () => {
+    const syncs = holdSyncs(wal, Object.assign(new Error('EIO: i/o error'), { code: 'EIO' }));
+    const outcomes = Promise.allSettled([
+      batch.run(insert('a'), 'FULL'),
+      batch.run(insert('b'), 'NORMAL'),
+    ]);
+    await turns();
+    await syncs.release();
+    expect(await outcomes).toMatchObject([
+      { status: 'rejected', reason: { code: 'STORE_UNAVAILABLE' } },
+      { status: 'fulfilled', value: 'b' },
+    ]);
+    // Committed, so later reads see it; only the promise that it is on the disk was not kept.
+    expect(ids()).toEqual(['a', 'b']);
+  });
+
+  it("syncs the connection's own WAL file", async () => {
+    // Linux names each open file in /proc: the sync opens one more descriptor on the WAL.
+    const onWal = () =>
+      readdirSync('/proc/self/fd').filter((fd) => {
+        try {
+          return readlinkSync(`/proc/self/fd/${fd}`) === `${file}-wal`;
+        } catch {
+          return false;
+        }
+      }).length;
+    await batch.run(insert('a'), 'NORMAL');
+    const sqliteOwn = onWal();
+    expect(sqliteOwn).toBeGreaterThan(0);
+    await batch.run(insert('b'), 'FULL');
+    expect(onWal()).toBe(sqliteOwn + 1);
+    wal.close();
+    expect(onWal()).toBe(sqliteOwn);
+  });
+
+  it(`commits the first ${MAX_BATCH_CALLS} calls of a turn before it runs the rest`, async () => {
     const before = walCommits(file);
     const total = MAX_BATCH_CALLS + 44;
     let seenAtFirstAnswer = -1;
+    // NORMAL calls are answered at their commit, before the next batch has run.
     const calls = Array.from({ length: total }, (_, i) =>
-      batch.run(insert(`note-${String(i).padStart(3, '0')}`), 'FULL'),
+      batch.run(insert(`note-${String(i).padStart(3, '0')}`), 'NORMAL'),
     );
     const first = calls[0]!.then(() => {
       seenAtFirstAnswer = db.prepare('SELECT count(*) FROM notes').pluck().get() as number;
@@ -178,11 +255,21 @@ describe('SqliteBatch', () => {
     expect(ids()).toHaveLength(total);
   });
 
-  it('commits every queued call when drained', async () => {
+  it('commits every queued call when drained, and resolves once each is answered', async () => {
     const before = walCommits(file);
-    const calls = [batch.run(insert('a'), 'FULL'), batch.run(insert('b'), 'NORMAL')];
-    batch.drain();
+    const syncs = holdSyncs(wal);
+    const answered: string[] = [];
+    const calls = [batch.run(insert('a'), 'FULL'), batch.run(insert('b'), 'NORMAL')].map((c) =>
+      c.then((id) => answered.push(id)),
+    );
+    let drained = false;
+    const drain = batch.drain().then(() => (drained = true));
     expect(walCommits(file)).toBe(before + 1);
-    expect(await Promise.all(calls)).toEqual(['a', 'b']);
+    await turns();
+    expect([drained, answered]).toEqual([false, ['b']]);
+    await syncs.release();
+    await drain;
+    await Promise.all(calls);
+    expect(answered).toEqual(['b', 'a']);
   });
 });

@@ -1,9 +1,12 @@
 /**
  * Test helpers for the SQLite store that look at the file, not at the code: how many
  * transactions have committed is read from the write-ahead log, where each one ends with a
- * commit frame, so a test can count COMMITs without a hook in the store.
+ * commit frame, so a test can count COMMITs without a hook in the store. And a hold on the
+ * WAL syncs, so a test can see what waits for the disk.
  */
 import { existsSync, readFileSync } from 'node:fs';
+
+import type { WalSync } from './sqlite-batch';
 
 /** The WAL header, and each frame's header before its page (sqlite.org/fileformat2.html §4.1). */
 const WAL_HEADER = 32;
@@ -30,4 +33,44 @@ export function walCommits(file: string): number {
     at += FRAME_HEADER + pageSize;
   }
   return commits;
+}
+
+/** A WAL sync whose answers a test hands out: the real fdatasync runs, its callback waits. */
+export interface HeldSyncs {
+  /** Syncs asked for so far. */
+  readonly asked: number;
+  /** Syncs finished on the disk and waiting for `release`. */
+  readonly held: number;
+  /** Answers the oldest held sync; waits for it to finish on the disk first. */
+  release(): Promise<void>;
+}
+
+/** Holds every answer of `wal.sync` until released; `fail` answers with that error instead. */
+export function holdSyncs(wal: WalSync, fail?: Error): HeldSyncs {
+  const real = wal.sync.bind(wal);
+  const finished: Array<Promise<() => void>> = [];
+  let asked = 0;
+  let released = 0;
+  wal.sync = (done) => {
+    asked += 1;
+    finished.push(new Promise((resolve) => real((err) => resolve(() => done(fail ?? err)))));
+  };
+  return {
+    get asked() {
+      return asked;
+    },
+    get held() {
+      return asked - released;
+    },
+    async release() {
+      const answer = await finished[released++];
+      if (answer === undefined) throw new Error('no sync is held');
+      answer();
+    },
+  };
+}
+
+/** Lets the event loop run a few turns: what a promise that is not held would need. */
+export async function turns(n = 5): Promise<void> {
+  for (let i = 0; i < n; i += 1) await new Promise((resolve) => setImmediate(resolve));
 }

@@ -1,8 +1,8 @@
 /**
  * The embedded store: one SQLite file (better-sqlite3, WAL) for a single vault process, or a
  * few on one host. better-sqlite3 is synchronous, so every write is a short piece of work that
- * never awaits; the writes of one event-loop turn share a transaction and its fsync
- * (`SqliteBatch`), each in its own savepoint. Writers take the lock at BEGIN (IMMEDIATE), which
+ * never awaits; the writes of one event-loop turn share a transaction and its fsync, which runs
+ * off the event loop (`SqliteBatch`), each in its own savepoint. Writers take the lock at BEGIN (IMMEDIATE), which
  * is what lets several processes share the file without a read-to-write upgrade failing under
  * WAL. Reads run directly, outside any batch.
  */
@@ -13,7 +13,7 @@ import { checkCommit, checkDate, checkEnrollment, checkGuess, checkId, checkStar
 import { enrollmentParams, recordParams, startParams } from './params';
 import { bytes, int, time, toPendingEnrollment, toStoredRecord } from './rows';
 import type { Row } from './rows';
-import { SqliteBatch, type SyncLevel } from './sqlite-batch';
+import { SqliteBatch, type SyncLevel, type WalSync, walFileSync } from './sqlite-batch';
 import { sqliteError } from './sqlite-errors';
 import { SQLITE_MIGRATIONS } from './sqlite-schema';
 import { SQL } from './sqlite-sql';
@@ -43,9 +43,8 @@ class Conflict extends Error {}
 /**
  * For writes whose loss in a power cut errs on the safe side: a consumed pending recovery
  * reappearing (the guess it stands for stays spent) or a right guess's reset not happening
- * (the user keeps fewer guesses). In WAL mode the next FULL commit, such as a start or a wrong
- * guess, syncs these frames too. A batch of only these skips the fsync; one with any other
- * write waits for the disk for all of them.
+ * (the user keeps fewer guesses). Their callers hear back at the commit; the next WAL sync,
+ * for a start or a wrong guess, or a checkpoint makes them durable too.
  */
 const MAY_SKIP_SYNC: SyncLevel = 'NORMAL';
 
@@ -53,6 +52,7 @@ export class SqliteStore implements Store {
   private readonly db: Database.Database;
   private readonly statements = new Map<string, Database.Statement>();
   private readonly batch: SqliteBatch;
+  private readonly wal: WalSync;
 
   /** Opens (or creates) the file; call `migrate()` before anything else. */
   constructor(options: SqliteStoreOptions) {
@@ -60,12 +60,16 @@ export class SqliteStore implements Store {
       this.db = new Database(options.path);
       // The busy timeout first: switching to WAL itself may wait for another connection.
       this.db.pragma(`busy_timeout = ${Math.trunc(options.busyTimeoutMs ?? 5000)}`);
-      this.db.pragma('journal_mode = WAL');
-      // Invariant 1 says "durably": FULL syncs the WAL at every commit, not only at checkpoints.
-      this.db.pragma('synchronous = FULL');
+      if (this.db.pragma('journal_mode = WAL', { simple: true }) !== 'wal') {
+        throw new BkvError('STORE_UNAVAILABLE', 'SQLite cannot keep a WAL for this file');
+      }
+      // Invariant 1 says "durably": COMMIT does not sync (NORMAL), the batch syncs the WAL
+      // itself, off the event loop, before it answers a write that must survive a power cut.
+      this.db.pragma('synchronous = NORMAL');
+      this.wal = walFileSync(options.path);
       // Destroyed and deleted key material is overwritten in the file, not left in free pages.
       this.db.pragma('secure_delete = ON');
-      this.batch = new SqliteBatch(this.db);
+      this.batch = new SqliteBatch(this.db, this.wal);
     } catch (err) {
       throw sqliteError(err);
     }
@@ -102,10 +106,11 @@ export class SqliteStore implements Store {
   }
 
   async close(): Promise<void> {
-    // The calls already made are committed, not dropped.
-    this.batch.drain();
+    // The calls already made are committed and synced, not dropped.
+    await this.batch.drain();
     this.statements.clear();
     this.db.close();
+    this.wal.close();
   }
 
   async getRecord(userId: string): Promise<StoredRecord | null> {
