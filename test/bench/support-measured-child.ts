@@ -6,7 +6,7 @@
  * measurement's window is also CPU-profiled into that folder.
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import path from 'node:path';
 import { performance, type EventLoopUtilization } from 'node:perf_hooks';
@@ -117,6 +117,7 @@ export async function answerParent(
 /** Profiles one measurement window at a time into `dir`; does nothing without a folder. */
 async function windowProfiler(name: string, dir: string | undefined) {
   if (dir === undefined || dir === '') return { start: async () => {}, stop: async () => {} };
+  mkdirSync(dir, { recursive: true });
   const session = new Session();
   session.connect();
   await session.post('Profiler.enable');
