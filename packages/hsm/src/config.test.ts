@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { BkvError } from '@bkv/protocol';
-import { defaultPoolSize, loadHsmConfig } from './config';
+import { DEFAULT_THREAD_NICE, defaultPoolSize, loadHsmConfig } from './config';
 
 const base = { modulePath: '/usr/lib/softhsm/libsofthsm2.so', tokenLabel: 'realm' };
 
@@ -24,6 +24,7 @@ describe('loadHsmConfig', () => {
     expect(config.pin.reveal()).toBe('1234');
     expect(config.poolSize).toBe(defaultPoolSize());
     expect(config.keyLabelPrefix).toBe('bkv.');
+    expect(config.threadNice).toBe(DEFAULT_THREAD_NICE);
     expect(Object.isFrozen(config)).toBe(true);
   });
 
@@ -35,9 +36,15 @@ describe('loadHsmConfig', () => {
 
   it('reports every problem at once', () => {
     const message = messageOf(() =>
-      loadHsmConfig({ modulePath: 'relative.so', tokenLabel: '', poolSize: 0, extra: 1 }),
+      loadHsmConfig({
+        modulePath: 'relative.so',
+        tokenLabel: '',
+        poolSize: 0,
+        threadNice: 20,
+        extra: 1,
+      }),
     );
-    for (const field of ['modulePath', 'tokenLabel', 'poolSize', 'extra']) {
+    for (const field of ['modulePath', 'tokenLabel', 'poolSize', 'threadNice', 'extra']) {
       expect(message).toContain(field);
     }
   });

@@ -21,7 +21,15 @@ export interface HsmConfig {
   readonly poolSize: number;
   /** Prefix of the realm key labels, so several realms can share one token. */
   readonly keyLabelPrefix: string;
+  /**
+   * Nice steps added to the session threads (Linux): below the event loop, which hands out
+   * their work and answers for it, so that it runs first when the cores are short.
+   */
+  readonly threadNice: number;
 }
+
+/** The default `threadNice`; 0 keeps the threads at the process's priority. */
+export const DEFAULT_THREAD_NICE = 10;
 
 /** What a config file or the service's settings give; the PIN by reference only. */
 export const hsmConfigInputSchema = z
@@ -34,6 +42,7 @@ export const hsmConfigInputSchema = z
       .optional(),
     pinFile: z.string().startsWith('/', 'must be an absolute path').optional(),
     poolSize: z.number().int().min(1).max(64).optional(),
+    threadNice: z.number().int().min(0).max(19).optional(),
     keyLabelPrefix: z
       .string()
       .max(16)
@@ -78,6 +87,7 @@ export function loadHsmConfig(input: unknown, env: NodeJS.ProcessEnv = process.e
     pin,
     poolSize: c.poolSize ?? defaultPoolSize(),
     keyLabelPrefix: c.keyLabelPrefix,
+    threadNice: c.threadNice ?? DEFAULT_THREAD_NICE,
   });
 }
 

@@ -37,6 +37,7 @@ export interface DevTokenOptions {
   modulePath?: string;
   poolSize?: number;
   keyLabelPrefix?: string;
+  threadNice?: number;
 }
 
 export interface DevToken {
@@ -81,6 +82,7 @@ export async function ensureDevToken(options: DevTokenOptions): Promise<DevToken
     pinFile: pinPath,
     poolSize: options.poolSize,
     keyLabelPrefix: options.keyLabelPrefix,
+    threadNice: options.threadNice,
   });
   return { config, dataDir, confPath };
 }

@@ -53,7 +53,7 @@ export class Pkcs11Hsm implements Hsm {
     this.#current = first;
     this.realmId = new Uint8Array(first.realm.realmId);
     this.#realmId = Buffer.from(first.realm.realmId);
-    this.#threads = new SessionThreads(config.modulePath, config.poolSize);
+    this.#threads = new SessionThreads(config.modulePath, config.poolSize, config.threadNice);
   }
 
   async makeOprfKey(): Promise<WrappedOprfKey> {

@@ -2,6 +2,8 @@
  * The session threads on their own: answers and failures cross the thread boundary with the
  * codes the adapter's table gives them, and a refusal made before the HSM says so.
  */
+import { readdirSync, readFileSync } from 'node:fs';
+import { getPriority } from 'node:os';
 import { p256 } from '@noble/curves/nist.js';
 import { BkvError } from '@bkv/protocol';
 import { SessionThreads, UntouchedRefusal } from './session-threads';
@@ -77,4 +79,28 @@ it('refuses work once closed', async () => {
   await closed.close();
   const err = await failureOf(closed.run('open', evaluateRequest(new Uint8Array(33))));
   expect((err as BkvError).code).toBe('HSM_UNAVAILABLE');
+});
+
+/** The nice value of each of this process's threads (field 19 of /proc/self/task/<tid>/stat). */
+function threadNices(): number[] {
+  return readdirSync('/proc/self/task').map((tid) => {
+    const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+    // The thread's name, in parentheses, may hold spaces: count from its end (field 3 on).
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
+  });
+}
+
+it('runs each thread the given nice steps below the process', async () => {
+  const lowered = Math.min(19, getPriority() + 7);
+  const atLowered = () => threadNices().filter((nice) => nice === lowered).length;
+  const before = atLowered();
+  const niced = new SessionThreads(test.token.config.modulePath, 1, 7);
+  try {
+    // Threads start on demand: the first request starts one.
+    await failureOf(niced.run('evaluateOprf', evaluateRequest(new Uint8Array(33))));
+    expect(atLowered()).toBe(before + 1);
+  } finally {
+    await niced.close();
+  }
+  expect(atLowered()).toBe(before);
 });

@@ -42,9 +42,11 @@ export class SessionThreads {
   #next = 0;
   #closed = false;
 
+  /** `nice`: steps below the process's priority for each thread (Linux; 0 for none). */
   constructor(
     private readonly modulePath: string,
     private readonly size: number,
+    private readonly nice = 0,
   ) {}
 
   /** Runs `request` on a thread; rejects with the `BkvError` its failure maps to. */
@@ -82,7 +84,7 @@ export class SessionThreads {
 
   #start(): Thread {
     const worker = new Worker(ENTRY, {
-      workerData: { modulePath: this.modulePath } satisfies SessionThreadData,
+      workerData: { modulePath: this.modulePath, nice: this.nice } satisfies SessionThreadData,
     });
     const thread: Thread = { worker, pending: new Map() };
     worker.unref();

@@ -35,6 +35,13 @@ describe('loadConfig', () => {
     expect(config.store).toEqual({ kind: 'postgres', url: 'postgres://x/y' });
   });
 
+  it("takes the HSM session threads' nice steps from the environment", () => {
+    expect(loadConfig({ env: { BKV_HSM_THREAD_NICE: '4' } }).hsm.threadNice).toBe(4);
+    expect(problemsOf(() => loadConfig({ env: { BKV_HSM_THREAD_NICE: '25' } }))).toEqual([
+      expect.stringContaining('hsm.threadNice'),
+    ]);
+  });
+
   it("keeps the file's pool settings when the environment names the database", () => {
     const file = path.join(mkdtempSync(path.join(tmpdir(), 'bkv-config-')), 'vault.json');
     writeFileSync(

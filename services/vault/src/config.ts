@@ -42,6 +42,8 @@ const configSchema = z.strictObject({
     /** File that holds the user PIN. */
     pinFile: z.string().min(1).optional(),
     poolSize: z.number().int().min(1).max(256).optional(),
+    /** Nice steps the HSM session threads take below the event loop (Linux). */
+    threadNice: z.number().int().min(0).max(19).optional(),
     /** Bound on HSM operations in flight; past `maxQueue` waiting, requests get OVERLOADED. */
     maxConcurrent: z.number().int().min(1),
     maxQueue: z.number().int().min(0),
@@ -148,6 +150,7 @@ const ENV: Record<string, { path: string[]; type: 'string' | 'number' | 'boolean
   BKV_HSM_TOKEN_LABEL: { path: ['hsm', 'tokenLabel'], type: 'string' },
   BKV_HSM_PIN_FILE: { path: ['hsm', 'pinFile'], type: 'string' },
   BKV_HSM_POOL_SIZE: { path: ['hsm', 'poolSize'], type: 'number' },
+  BKV_HSM_THREAD_NICE: { path: ['hsm', 'threadNice'], type: 'number' },
   BKV_LOG_LEVEL: { path: ['log', 'level'], type: 'string' },
 };
 

@@ -26,6 +26,7 @@ export async function openRealmHsm(
       tokenLabel: hsm.tokenLabel,
       modulePath: hsm.modulePath,
       poolSize: hsm.poolSize,
+      threadNice: hsm.threadNice,
     });
     logger.info(
       { tokenLabel: hsm.tokenLabel, conf: token.confPath },
@@ -41,6 +42,7 @@ export async function openRealmHsm(
     pinEnv: hsm.pinEnv,
     pinFile: hsm.pinFile,
     poolSize: hsm.poolSize,
+    threadNice: hsm.threadNice,
   });
   return openHsm(hsmConfig, { initialize: options.initialize === true });
 }
