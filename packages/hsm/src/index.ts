@@ -20,3 +20,4 @@ export {
   type DevTokenOptions,
 } from './dev-token';
 export { CKR_TO_CODE, toBkvError } from './errors';
+export { isCompressedPoint } from './points';

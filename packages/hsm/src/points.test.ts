@@ -5,8 +5,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { p256 } from '@noble/curves/nist.js';
-import { BkvError } from '@bkv/protocol';
-import { planEvaluation } from './points';
+import { BkvError, noblePointCheck } from '@bkv/protocol';
+import { isCompressedPoint, planEvaluation } from './points';
 
 const { Point } = p256;
 type Point = InstanceType<typeof p256.Point>;
@@ -107,5 +107,43 @@ describe('planEvaluation', () => {
     const x2 = xBytes(Point.fromBytes(plan.second).multiply(other));
     expect(codeOf(() => plan.finish(x1, x2))).toBe('HSM_BAD_INPUT');
     expect(codeOf(() => plan.finish(x1.subarray(1), x2))).toBe('HSM_BAD_INPUT');
+  });
+});
+
+describe('isCompressedPoint', () => {
+  const P = p256.Point.CURVE().p;
+  const withX = (prefix: number, x: bigint) =>
+    Uint8Array.of(prefix, ...Buffer.from(x.toString(16).padStart(64, '0'), 'hex'));
+
+  // The wire schema checks the length (33) first; on 33 bytes the two checks must agree.
+  it("accepts exactly the 33-byte encodings noble's wire check accepts", () => {
+    const edges = [0n, 1n, 2n, 3n, P - 3n, P - 2n, P - 1n, P, P + 1n, 2n ** 256n - 1n];
+    const candidates = [
+      ...edges.flatMap((x) => [withX(0x02, x), withX(0x03, x)]),
+      // Random x: about half are on the curve, with either sign.
+      ...Array.from({ length: 400 }, (_, i) => Uint8Array.of(0x02 + (i % 2), ...randomBytes(32))),
+      ...Array.from({ length: 50 }, () => Point.BASE.multiply(randomScalar()).toBytes(true)),
+      Uint8Array.of(0x04, ...randomBytes(32)),
+      Uint8Array.of(0x00, ...new Uint8Array(32)),
+    ];
+    const accepted = candidates.filter(noblePointCheck).length;
+    expect(accepted).toBeGreaterThan(200);
+    expect(accepted).toBeLessThan(candidates.length - 150);
+    for (const encoded of candidates) {
+      expect([Buffer.from(encoded).toString('hex'), isCompressedPoint(encoded)]).toEqual([
+        Buffer.from(encoded).toString('hex'),
+        noblePointCheck(encoded),
+      ]);
+    }
+  });
+
+  it('refuses every other length, the uncompressed form included', () => {
+    for (const encoded of [
+      Point.BASE.toBytes(false),
+      Point.BASE.toBytes(true).subarray(0, 32),
+      new Uint8Array(0),
+    ]) {
+      expect(isCompressedPoint(encoded)).toBe(false);
+    }
   });
 });

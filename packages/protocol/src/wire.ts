@@ -20,22 +20,29 @@ export function bytes(length: number) {
   });
 }
 
+/** Whether 33 bytes are a SEC1 compressed P-256 point: x below p, and on the curve. */
+export type PointCheck = (encoded: Uint8Array) => boolean;
+
+/** noble's check, for every runtime. */
+export const noblePointCheck: PointCheck = (encoded) => {
+  try {
+    p256.Point.fromBytes(encoded).assertValidity();
+    return true;
+  } catch {
+    return false;
+  }
+};
+
 /**
  * A P-256 point, SEC1 compressed (RFC 9497 §4.3 SerializeElement). Refuses encodings that do
  * not decode to a point on the curve; the identity has no compressed encoding, so it is
  * refused too.
  */
-export const element = bytes(LENGTHS.element).refine(
-  (encoded) => {
-    try {
-      p256.Point.fromBytes(encoded).assertValidity();
-      return true;
-    } catch {
-      return false;
-    }
-  },
-  { message: 'expected a compressed P-256 point' },
-);
+export function elementWith(isPoint: PointCheck) {
+  return bytes(LENGTHS.element).refine(isPoint, { message: 'expected a compressed P-256 point' });
+}
+
+export const element = elementWith(noblePointCheck);
 
 const count = z.number().int().min(1);
 
@@ -46,12 +53,28 @@ export const kdfSchema = z.strictObject({
   parallelism: count.max(16),
 });
 
-export const enrollRequest = z.strictObject({
-  kdf: kdfSchema,
-  salt: bytes(LENGTHS.salt),
-  blindedElement: element,
-  guessLimit: count.max(1000).optional(),
-});
+/**
+ * The request schemas that carry a point, checked by `isPoint`: a server may bring a faster
+ * check of the same set (the vault uses OpenSSL's), a browser keeps noble's.
+ */
+export function pointRequests(isPoint: PointCheck) {
+  const blindedElement = elementWith(isPoint);
+  return {
+    enrollRequest: z.strictObject({
+      kdf: kdfSchema,
+      salt: bytes(LENGTHS.salt),
+      blindedElement,
+      guessLimit: count.max(1000).optional(),
+    }),
+    recoveryStartRequest: z.strictObject({
+      // The version travels as u32be in the record AAD and is a 32-bit integer in the stores.
+      version: count.max(0x7fffffff),
+      blindedElement,
+    }),
+  };
+}
+
+export const { enrollRequest, recoveryStartRequest } = pointRequests(noblePointCheck);
 export type EnrollRequest = z.output<typeof enrollRequest>;
 
 export const commitRequest = z.strictObject({
@@ -60,11 +83,6 @@ export const commitRequest = z.strictObject({
 });
 export type CommitRequest = z.output<typeof commitRequest>;
 
-export const recoveryStartRequest = z.strictObject({
-  // The version travels as u32be in the record AAD and is a 32-bit integer in the stores.
-  version: count.max(0x7fffffff),
-  blindedElement: element,
-});
 export type RecoveryStartRequest = z.output<typeof recoveryStartRequest>;
 
 export const recoveryFinishRequest = z.strictObject({
