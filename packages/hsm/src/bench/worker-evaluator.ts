@@ -1,7 +1,8 @@
 /**
- * The alternative design, for comparison only: worker threads, each with its own session,
- * doing the whole evaluation with synchronous pkcs11js calls (point arithmetic included), the
- * main thread only passing messages. Not used by the adapter; the bench measures it.
+ * The first form of the session threads, for comparison: worker threads, each with a session
+ * and a login of its own, doing the whole evaluation with synchronous pkcs11js calls (point
+ * arithmetic included), the main thread only passing messages. The adapter's session threads
+ * use the main thread's pooled sessions instead; the bench measures both.
  */
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import * as pkcs11js from 'pkcs11js';
