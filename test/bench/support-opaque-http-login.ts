@@ -15,7 +15,7 @@
  */
 import * as opaque from '@serenity-kit/opaque';
 import { expectJson, fetchJson, PreparedPost, type HttpConnection } from './support-http-client';
-import { PEER_STRETCH, peerUser } from './support-opaque-http-peer';
+import { PEER_STRETCH, peerUser } from './support-opaque-users';
 
 /** What the timed loop needs for one user's login; all of it computed before the clock starts. */
 export interface PreparedLogin {

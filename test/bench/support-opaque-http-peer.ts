@@ -27,17 +27,7 @@ import {
   runAsChild,
   type MeasuredChild,
 } from './support-measured-child';
-
-/** The client's key stretching at its cheapest, as the raw peer's: the server's cost is measured. */
-export const PEER_STRETCH = {
-  'argon2id-custom': { iterations: 1, memory: 8, parallelism: 1 },
-} as const;
-
-/** Peer user `i`, registered at the peer's start-up: the load generator knows it by convention. */
-export const peerUser = (i: number) => ({
-  userIdentifier: `peer-${i}`,
-  password: `peer passphrase ${i}`,
-});
+import { peerUser, registerPeerUser } from './support-opaque-users';
 
 /** The peer in a child process. */
 export type ChildPeer = { url: string } & MeasuredChild;
@@ -55,20 +45,7 @@ export function forkOpaquePeer(
 function register(serverSetup: string, count: number): Map<string, string> {
   const records = new Map<string, string>();
   for (let i = 0; i < count; i++) {
-    const { userIdentifier, password } = peerUser(i);
-    const start = opaque.client.startRegistration({ password });
-    const { registrationResponse } = opaque.server.createRegistrationResponse({
-      serverSetup,
-      userIdentifier,
-      registrationRequest: start.registrationRequest,
-    });
-    const { registrationRecord } = opaque.client.finishRegistration({
-      clientRegistrationState: start.clientRegistrationState,
-      registrationResponse,
-      password,
-      keyStretching: PEER_STRETCH,
-    });
-    records.set(userIdentifier, registrationRecord);
+    records.set(peerUser(i).userIdentifier, registerPeerUser(serverSetup, i));
   }
   return records;
 }

@@ -7,6 +7,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import * as opaque from '@serenity-kit/opaque';
 import { percentile } from './support-load';
+import { PEER_STRETCH, peerUser, registerPeerUser } from './support-opaque-users';
 
 /** What the parent asks of this thread. */
 export interface PeerWorkerData {
@@ -33,28 +34,12 @@ interface PreparedLogin {
   sessionKey: string;
 }
 
-/** The client's key stretching at its cheapest: only the server's cost is measured here. */
-const STRETCH = { 'argon2id-custom': { iterations: 1, memory: 8, parallelism: 1 } } as const;
-
 function prepare(serverSetup: string, users: number): PreparedLogin[] {
   const logins: PreparedLogin[] = [];
   for (let i = 0; i < users; i++) {
-    const password = `peer passphrase ${i}`;
-    const userIdentifier = `peer-${i}`;
-
+    const { userIdentifier, password } = peerUser(i);
     // Registration, once per user (the peer's enrollment).
-    const reg = opaque.client.startRegistration({ password });
-    const { registrationResponse } = opaque.server.createRegistrationResponse({
-      serverSetup,
-      userIdentifier,
-      registrationRequest: reg.registrationRequest,
-    });
-    const { registrationRecord } = opaque.client.finishRegistration({
-      clientRegistrationState: reg.clientRegistrationState,
-      registrationResponse,
-      password,
-      keyStretching: STRETCH,
-    });
+    const registrationRecord = registerPeerUser(serverSetup, i);
 
     // One full login whose messages the timed loop replays.
     const start = opaque.client.startLogin({ password });
@@ -68,7 +53,7 @@ function prepare(serverSetup: string, users: number): PreparedLogin[] {
       clientLoginState: start.clientLoginState,
       loginResponse,
       password,
-      keyStretching: STRETCH,
+      keyStretching: PEER_STRETCH,
     });
     if (finish === undefined) throw new Error('the peer refused its own login');
     logins.push({
