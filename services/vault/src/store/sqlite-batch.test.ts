@@ -203,20 +203,43 @@ describe('SqliteBatch', () => {
     expect(answered).toEqual(['a', 'b']);
   });
 
-  it('rejects the FULL calls of a failed sync as STORE_UNAVAILABLE, their writes seen', async () => {
-    const syncs = holdSyncs(wal, Object.assign(new Error('EIO: i/o error'), { code: 'EIO' }));
-    const outcomes = Promise.allSettled([
+  it('stops for good after a failed sync, though a later sync would succeed', async () => {
+    const eio = Object.assign(new Error('EIO: i/o error'), { code: 'EIO' });
+    const syncs = holdSyncs(wal, eio);
+    const first = Promise.allSettled([
       batch.run(insert('a'), 'FULL'),
       batch.run(insert('b'), 'NORMAL'),
     ]);
     await turns();
+    // Committed while the failing sync runs: it waits for a sync that must not vouch for it.
+    const waiting = batch.run(insert('c'), 'FULL');
+    await turns();
     await syncs.release();
-    expect(await outcomes).toMatchObject([
-      { status: 'rejected', reason: { code: 'STORE_UNAVAILABLE' } },
+    expect(await first).toMatchObject([
+      { status: 'rejected', reason: { code: 'STORE_UNAVAILABLE', cause: eio } },
       { status: 'fulfilled', value: 'b' },
     ]);
-    // Committed, so later reads see it; only the promise that it is on the disk was not kept.
-    expect(ids()).toEqual(['a', 'b']);
+    await expect(waiting).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE' });
+    // Committed, so reads see them; only the promise that they are on the disk was not kept.
+    expect(ids()).toEqual(['a', 'b', 'c']);
+
+    await expect(batch.run(insert('d'), 'NORMAL')).rejects.toMatchObject({
+      code: 'STORE_UNAVAILABLE',
+    });
+    expect(() => batch.assertUsable()).toThrow(/WAL sync failed/);
+    expect(ids()).toEqual(['a', 'b', 'c']);
+    expect(syncs.asked).toBe(1);
+    await batch.drain();
+  });
+
+  it('treats a sync that throws as a failed one, not as one still running', async () => {
+    wal.sync = () => {
+      throw new Error('EBADF: bad file descriptor');
+    };
+    await expect(batch.run(insert('a'), 'FULL')).rejects.toMatchObject({
+      code: 'STORE_UNAVAILABLE',
+    });
+    await batch.drain();
   });
 
   it("syncs the connection's own WAL file", async () => {

@@ -28,11 +28,13 @@ export interface WalSync {
 }
 
 /**
- * The WAL of `databaseFile`, synced with fdatasync (what SQLite itself calls for a FULL
- * commit on Linux) on the libuv thread pool, so the event loop never waits for the disk. The
- * log is opened at the first sync, after a commit has made sure it exists, and stays open:
- * SQLite keeps the same file while any connection is open, resetting it in place after a
- * checkpoint, and closing it here is left until after the connection has closed.
+ * The WAL of `databaseFile` (the path SQLite resolved, symlinks followed), synced with
+ * fdatasync (what SQLite itself calls for a FULL commit on Linux) on the libuv thread pool, so
+ * that the event loop does not wait for the disk at each commit; it still does in the
+ * checkpoints SQLite runs inside a COMMIT once the log passes 1000 pages. The log is opened at
+ * the first sync, after a commit has made sure it exists, and stays open: SQLite keeps the
+ * same file while any connection is open, resetting it in place after a checkpoint, and takes
+ * no POSIX lock on it, so closing it here (after the connection) releases nothing of SQLite's.
  */
 export function walFileSync(databaseFile: string): WalSync {
   let fd: number | undefined;
@@ -82,9 +84,12 @@ interface Unsynced {
  *   its commit. Syncs run one at a time; the commits made while one runs share the next.
  * - If BEGIN or COMMIT fails, or an error (a full disk, I/O) ends the whole transaction, no
  *   call of the batch is kept and every one rejects with that error. The caller may retry.
- * - If the sync fails, the FULL calls it covered reject with STORE_UNAVAILABLE: their writes
- *   are committed and seen by later reads, but whether they survive a power cut is unknown,
- *   so nothing that depends on them is answered.
+ * - If a sync fails, the batch stops for good: the FULL calls it covered, those waiting for
+ *   the next sync and every later call reject with STORE_UNAVAILABLE, and `assertUsable`
+ *   throws (readiness fails). Their writes are committed and seen by reads, but not known to
+ *   be on the disk; and Linux reports a failed writeback once, so a later sync could succeed
+ *   over frames that were lost, and WAL recovery after a power cut drops every frame after
+ *   them. Only a restart, which recovers the WAL from what the disk holds, is safe.
  * - Errors reach the caller mapped to the store's codes (`sqliteError`).
  *
  * `work` must not await (better-sqlite3 refuses a promise) and must not call `run` itself.
@@ -94,6 +99,7 @@ export class SqliteBatch {
   private scheduled = false;
   private readonly unsynced: Unsynced[] = [];
   private syncing = false;
+  private failure: BkvError | undefined;
   private readonly whenSynced: Array<() => void> = [];
   private readonly begin: Database.Statement;
   private readonly commit: Database.Statement;
@@ -113,10 +119,16 @@ export class SqliteBatch {
 
   /** Queues `work` for the batch of this turn; resolves with its result as `sync` says. */
   run<T>(work: () => T, sync: SyncLevel): Promise<T> {
+    if (this.failure !== undefined) return Promise.reject(this.failure);
     return new Promise<T>((resolve, reject) => {
       this.queue.push({ work, sync, resolve: resolve as (value: unknown) => void, reject });
       this.schedule();
     });
+  }
+
+  /** Throws the failed sync's error once one has failed. */
+  assertUsable(): void {
+    if (this.failure !== undefined) throw this.failure;
   }
 
   /**
@@ -198,17 +210,33 @@ export class SqliteBatch {
     if (this.syncing || this.unsynced.length === 0) return;
     const covered = this.unsynced.splice(0);
     this.syncing = true;
-    this.wal.sync((err) => {
+    const synced = (err: Error | null) => {
       this.syncing = false;
-      for (const { call, value } of covered) {
-        if (err === null) call.resolve(value);
-        else
-          call.reject(
-            new BkvError('STORE_UNAVAILABLE', 'The disk did not confirm a write', {}, err),
-          );
+      if (err !== null) {
+        this.stop(err, covered);
+        return;
       }
+      for (const { call, value } of covered) call.resolve(value);
       this.startSync();
       if (!this.syncing) for (const resolve of this.whenSynced.splice(0)) resolve();
-    });
+    };
+    try {
+      this.wal.sync(synced);
+    } catch (err) {
+      synced(err as Error);
+    }
+  }
+
+  /** After a failed sync: nothing more is answered as written, and nothing more is written. */
+  private stop(cause: Error, covered: Unsynced[]): void {
+    this.failure = new BkvError(
+      'STORE_UNAVAILABLE',
+      'A WAL sync failed: restart the vault once the disk is sound',
+      {},
+      cause,
+    );
+    for (const { call } of [...covered, ...this.unsynced.splice(0)]) call.reject(this.failure);
+    for (const call of this.queue.splice(0)) call.reject(this.failure);
+    for (const resolve of this.whenSynced.splice(0)) resolve();
   }
 }

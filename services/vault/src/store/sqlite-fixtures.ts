@@ -45,14 +45,19 @@ export interface HeldSyncs {
   release(): Promise<void>;
 }
 
-/** Holds every answer of `wal.sync` until released; `fail` answers with that error instead. */
-export function holdSyncs(wal: WalSync, fail?: Error): HeldSyncs {
+/**
+ * Holds every answer of `wal.sync` until released. `failFirst` is the first sync's answer
+ * instead of the disk's, as Linux reports a failed writeback once; later syncs answer as the
+ * disk does.
+ */
+export function holdSyncs(wal: WalSync, failFirst?: Error): HeldSyncs {
   const real = wal.sync.bind(wal);
   const finished: Array<Promise<() => void>> = [];
   let asked = 0;
   let released = 0;
   wal.sync = (done) => {
     asked += 1;
+    const fail = asked === 1 ? failFirst : undefined;
     finished.push(new Promise((resolve) => real((err) => resolve(() => done(fail ?? err)))));
   };
   return {

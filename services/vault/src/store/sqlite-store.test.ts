@@ -3,7 +3,7 @@
  * threads, each with its own connection to the same file, as separate processes would.
  */
 import Database from 'better-sqlite3';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
@@ -77,6 +77,24 @@ describe('SqliteStore', () => {
     const db = (harness.store as unknown as { db: Database.Database }).db;
     expect(db.pragma('synchronous', { simple: true })).toBe(1);
     expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
+  });
+
+  it('syncs the WAL beside the file SQLite opened when its path is a symlink', async () => {
+    const real = mkdtempSync(path.join(folder, 'real-'));
+    const linked = mkdtempSync(path.join(folder, 'linked-'));
+    const target = path.join(real, 'vault.sqlite');
+    writeFileSync(target, '');
+    symlinkSync(target, path.join(linked, 'vault.sqlite'));
+    const store = new SqliteStore({ path: path.join(linked, 'vault.sqlite') });
+    try {
+      await store.migrate();
+      // Every enrollment write waits for a sync, which would find no WAL beside the link.
+      await enrolled(store);
+      expect(existsSync(`${target}-wal`)).toBe(true);
+      expect(existsSync(path.join(linked, 'vault.sqlite-wal'))).toBe(false);
+    } finally {
+      await store.close();
+    }
   });
 
   it('reports a file it cannot open as STORE_UNAVAILABLE', () => {
@@ -167,6 +185,22 @@ describe('SqliteStore group commit', () => {
     await syncs.release();
     await forgotten;
     expect(syncs.asked).toBe(2);
+  });
+
+  it('answers no start and reports itself unready after a failed WAL sync', async () => {
+    const [a, b] = await users(2);
+    const eio = Object.assign(new Error('EIO: i/o error'), { code: 'EIO' });
+    const syncs = holdSyncs((store as unknown as { wal: WalSync }).wal, eio);
+    const started = store.startRecovery(startOf(a!, at(2000)));
+    await turns();
+    await syncs.release();
+    await expect(started).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE' });
+    await expect(store.startRecovery(startOf(b!, at(2001)))).rejects.toMatchObject({
+      code: 'STORE_UNAVAILABLE',
+    });
+    await expect(store.ping()).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE' });
+    // The second start never ran: its guess is untouched.
+    expect(await guessesUsed(b!)).toBe(0);
   });
 
   it("keeps the other calls' writes when one call of the batch fails", async () => {

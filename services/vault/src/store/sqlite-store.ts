@@ -66,7 +66,9 @@ export class SqliteStore implements Store {
       // Invariant 1 says "durably": COMMIT does not sync (NORMAL), the batch syncs the WAL
       // itself, off the event loop, before it answers a write that must survive a power cut.
       this.db.pragma('synchronous = NORMAL');
-      this.wal = walFileSync(options.path);
+      // The WAL sits beside the file SQLite resolved (symlinks followed), not the path given.
+      const files = this.db.pragma('database_list') as Array<{ name: string; file: string }>;
+      this.wal = walFileSync(files.find((f) => f.name === 'main')!.file);
       // Destroyed and deleted key material is overwritten in the file, not left in free pages.
       this.db.pragma('secure_delete = ON');
       this.batch = new SqliteBatch(this.db, this.wal);
@@ -102,6 +104,7 @@ export class SqliteStore implements Store {
   }
 
   async ping(): Promise<void> {
+    this.batch.assertUsable();
     this.guard(() => this.db.prepare('SELECT 1').get());
   }
 
@@ -193,7 +196,9 @@ export class SqliteStore implements Store {
     checkStart(start);
     const params = startParams(start);
 
-    // Each attempt is a savepoint inside the call's own, so a retry starts from a clean slate.
+    // Each attempt is a savepoint inside the call's own; one that asks for a retry has written
+    // nothing. Under the batch's write lock the row cannot change between attempts, so here a
+    // retry sees the same row again: the loop is the store contract's, which PostgreSQL needs.
     const attempt = this.db.transaction((): StartOutcome | undefined => {
       // Invariant 1: consume the guess first; the pending recovery is written in the same
       // transaction, so a failed insert gives the guess back.
@@ -218,7 +223,8 @@ export class SqliteStore implements Store {
       return lockedAt === null ? undefined : { kind: 'locked', lockedAt, destroyedNow: true };
     });
 
-    // Invariant 1 again: the batch resolves this only once its COMMIT has synced (FULL).
+    // Invariant 1 again: the batch resolves this only once a WAL sync begun after its commit
+    // has finished (FULL).
     return this.batch.run(() => {
       for (let i = 0; i < START_ATTEMPTS; i += 1) {
         const outcome = attempt();
