@@ -26,10 +26,10 @@
  * same client at the same concurrency (support-opaque-http-peer.ts, -login.ts).
  *
  * Environment: BENCH_SECONDS (5) per figure, BENCH_ROUNDS (2) interleaved rounds of which the
- * best per figure is kept, BENCH_CONCURRENCY (32) recoveries in flight, BENCH_LOG_LEVEL (warn)
- * of the vaults and the HTTP peer, BENCH_VAULT_ARGS node flags for their child processes,
- * BENCH_PROFILE_DIR to CPU-profile each child's measurement window. Ratios, not absolute numbers, are what
- * carries between machines.
+ * best per figure is kept, BENCH_CONCURRENCY (32) recoveries in flight, BENCH_LOG_LEVEL (info,
+ * the vault's default) of the vaults and the HTTP peer, whose lines go to files of their own,
+ * BENCH_VAULT_ARGS node flags for their child processes, BENCH_PROFILE_DIR to CPU-profile each
+ * child's measurement window. Ratios, not absolute numbers, are what carries between machines.
  */
 import { availableParallelism } from 'node:os';
 import { performance } from 'node:perf_hooks';
@@ -37,6 +37,7 @@ import { randomBytes } from 'node:crypto';
 import { oprfBlind, oprfFinalize, deriveRecordKeys, stretchPassphrase } from '@bkv/protocol';
 import { TEST_KDF, startTestVault, type TestVault } from '../support/test-vault';
 import { HttpLanes, TIMED_CLIENT } from './support-http-client';
+import { logFile } from './support-log-file';
 import { prepareUsers, recoverOnce, type PreparedUser } from './support-http-recovery';
 import { openHsmCeiling, type HsmCeiling } from './support-hsm-ceiling';
 import { BENCH_SECONDS, closedLoop, type LoadResult } from './support-load';
@@ -57,8 +58,8 @@ const USERS = CONCURRENCY * USERS_PER_LOOP;
 const PEER_USERS = 64;
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
 const VAULT_ARGS = (process.env.BENCH_VAULT_ARGS ?? '').split(' ').filter(Boolean);
-/** Logging at `warn`: the per-request info line is measured separately, not by default. */
-const VAULT_OVERRIDES = { log: { level: process.env.BENCH_LOG_LEVEL ?? 'warn' } };
+/** Logging at the vault's default level, one line per request, to a file per server. */
+const VAULT_OVERRIDES = { log: { level: process.env.BENCH_LOG_LEVEL ?? 'info' } };
 
 interface Row {
   name: string;
@@ -211,7 +212,8 @@ interface InProcessTarget extends HttpTarget {
 
 /** The vault in this process: client and server share one event loop. */
 async function inProcessTarget(): Promise<InProcessTarget> {
-  const vault = await startTestVault(VAULT_OVERRIDES);
+  const log = logFile('in-process');
+  const vault = await startTestVault(VAULT_OVERRIDES, { logDestination: log.destination });
   const users = await prepareUsers(vault, USERS, TEST_KDF);
   const lanes = new HttpLanes(vault.url);
   return {
@@ -223,6 +225,7 @@ async function inProcessTarget(): Promise<InProcessTarget> {
     close: async () => {
       lanes.close();
       await vault.close();
+      log.remove();
     },
   };
 }

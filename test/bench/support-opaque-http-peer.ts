@@ -16,7 +16,6 @@
 import { createCipheriv, createDecipheriv, randomBytes, randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Writable } from 'node:stream';
 import { createLogger } from '@bkv/vault';
 import * as opaque from '@serenity-kit/opaque';
 import express, { type NextFunction, type Request, type Response } from 'express';
@@ -27,6 +26,7 @@ import {
   runAsChild,
   type MeasuredChild,
 } from './support-measured-child';
+import { logFile } from './support-log-file';
 import { peerUser, registerPeerUser } from './support-opaque-users';
 
 /** The peer in a child process. */
@@ -168,16 +168,19 @@ async function serve(): Promise<void> {
   const serverSetup = opaque.server.createSetup();
   const records = register(serverSetup, users);
 
-  // Lines are written and dropped: the vault's test logger keeps them in memory instead.
-  const sink = new Writable({ write: (_chunk, _encoding, done) => done() });
-  const logger = createLogger(process.argv[3] ?? 'warn', sink);
+  // Lines go to a file, as the benchmark's vaults write theirs.
+  const log = logFile('peer');
+  const logger = createLogger(process.argv[3] ?? 'info', log.destination);
   const server = createPeerApp({ serverSetup, records, logger }).listen(0, '127.0.0.1');
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);
     server.once('error', reject);
   });
   const { port } = server.address() as AddressInfo;
-  await answerParent('peer', { url: `http://127.0.0.1:${port}` }, () => stop(server));
+  await answerParent('peer', { url: `http://127.0.0.1:${port}` }, async () => {
+    await stop(server);
+    log.remove();
+  });
 }
 
 function stop(server: Server): Promise<void> {

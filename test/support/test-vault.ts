@@ -19,7 +19,7 @@ export interface TestVault {
   url: string;
   dataDir: string;
   token: TestToken;
-  /** Every log line the vault wrote, as text. */
+  /** Every log line the vault wrote, as text (none when the lines went to `logDestination`). */
   logs: string[];
   /** The vault's clock: now plus `advance()`d milliseconds. */
   advance(ms: number): void;
@@ -28,7 +28,11 @@ export interface TestVault {
   close(): Promise<void>;
 }
 
-export async function startTestVault(overrides: Record<string, unknown> = {}): Promise<TestVault> {
+/** `logDestination`: where the log lines go instead of `logs` (the benchmark's log file). */
+export async function startTestVault(
+  overrides: Record<string, unknown> = {},
+  options: { logDestination?: Writable } = {},
+): Promise<TestVault> {
   const token = await makeTestToken();
   // The operator's `bkv vault init`: a real HSM's realm is made once, not by `start`.
   await (await openHsm(token.config, { initialize: true })).close();
@@ -66,7 +70,7 @@ export async function startTestVault(overrides: Record<string, unknown> = {}): P
   });
   let offset = 0;
   const vault = await startVault(config, {
-    logDestination: destination,
+    logDestination: options.logDestination ?? destination,
     clock: () => new Date(Date.now() + offset),
   });
 
