@@ -1,9 +1,9 @@
 /**
  * The `Hsm` over a PKCS#11 token. The hot operations of a recovery (OPRF evaluation, opening a
  * sealed record) run whole on session threads (`session-threads.ts`); the others use pkcs11js's
- * Promise variants, which run on the libuv thread pool, and a few fast synchronous calls. Sessions come from a {@link Connection}; a failure
- * that means the token or a session went away retires the connection, reports HSM_UNAVAILABLE,
- * and the next call reconnects.
+ * Promise variants, which run on the libuv thread pool, and a few fast synchronous calls.
+ * Sessions come from a {@link Connection}; a failure that means the token or a session went
+ * away retires the connection, reports HSM_UNAVAILABLE, and the next call reconnects.
  */
 import { timingSafeEqual } from 'node:crypto';
 import * as pkcs11js from 'pkcs11js';

@@ -2,9 +2,9 @@
  * The embedded store: one SQLite file (better-sqlite3, WAL) for a single vault process, or a
  * few on one host. better-sqlite3 is synchronous, so every write is a short piece of work that
  * never awaits; the writes of one event-loop turn share a transaction and its fsync, which runs
- * off the event loop (`SqliteBatch`), each in its own savepoint. Writers take the lock at BEGIN (IMMEDIATE), which
- * is what lets several processes share the file without a read-to-write upgrade failing under
- * WAL. Reads run directly, outside any batch.
+ * off the event loop (`SqliteBatch`), each in its own savepoint. Writers take the lock at BEGIN
+ * (IMMEDIATE), which is what lets several processes share the file without a read-to-write
+ * upgrade failing under WAL. Reads run directly, outside any batch.
  */
 import Database from 'better-sqlite3';
 import { BkvError } from '@bkv/protocol';
