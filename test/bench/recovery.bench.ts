@@ -35,20 +35,24 @@ import { availableParallelism } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { randomBytes } from 'node:crypto';
 import { oprfBlind, oprfFinalize, deriveRecordKeys, stretchPassphrase } from '@bkv/protocol';
-import { TEST_KDF, startTestVault, type TestVault } from '../support/test-vault';
-import { HttpLanes, TIMED_CLIENT } from './support-http-client';
-import { logFile } from './support-log-file';
-import { prepareUsers, recoverOnce, type PreparedUser } from './support-http-recovery';
+import { TEST_KDF } from '../support/test-vault';
+import { TIMED_CLIENT } from './support-http-client';
+import {
+  childTarget,
+  inProcessTarget,
+  ownUsage,
+  pairTarget,
+  peerTarget,
+  type HttpTarget,
+  type InProcessTarget,
+  type TargetSettings,
+} from './support-http-targets';
 import { openHsmCeiling, type HsmCeiling } from './support-hsm-ceiling';
-import { BENCH_SECONDS, closedLoop, type LoadResult } from './support-load';
-import type { ChildUsage, MeasuredChild } from './support-measured-child';
-import { forkOpaquePeer } from './support-opaque-http-peer';
-import { loginOnce, prepareLogins } from './support-opaque-http-login';
+import { BENCH_SECONDS, closedLoop } from './support-load';
 import { runOpaquePeer } from './support-opaque-peer';
 import { createBenchDatabase } from './support-postgres';
 import { setWalSync } from './support-store-knobs';
 import { useCaseRecovery } from './support-use-cases';
-import { forkVault } from './support-vault-child';
 
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
 /** Users per loop: a user is only ever in one loop, so its recoveries never overlap. */
@@ -57,9 +61,12 @@ const USERS = CONCURRENCY * USERS_PER_LOOP;
 /** Registered users per peer thread. */
 const PEER_USERS = 64;
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
-const VAULT_ARGS = (process.env.BENCH_VAULT_ARGS ?? '').split(' ').filter(Boolean);
-/** Logging at the vault's default level, one line per request, to a file per server. */
-const VAULT_OVERRIDES = { log: { level: process.env.BENCH_LOG_LEVEL ?? 'info' } };
+const SETTINGS: TargetSettings = {
+  users: USERS,
+  // The vault's default level, one line per request, to a file per server.
+  logLevel: process.env.BENCH_LOG_LEVEL ?? 'info',
+  execArgv: (process.env.BENCH_VAULT_ARGS ?? '').split(' ').filter(Boolean),
+};
 
 interface Row {
   name: string;
@@ -105,25 +112,8 @@ async function clientCosts(): Promise<string> {
   );
 }
 
-/**
- * How busy a process was: its event loop's busy share and how much of it was on a CPU, its
- * cores in all threads, and CPU per operation.
- */
-function usage(loop: number, loopCores: number, cores: number, result: LoadResult): string {
-  const each = (cores / result.opsPerSecond) * 1000;
-  return (
-    `loop busy ${share(loop)} (on CPU ${share(loopCores)}), ${cores.toFixed(2)} cores, ` +
-    `${each.toFixed(2)} ms CPU each`
-  );
-}
-
-/** {@link usage} of this process during `r`. */
-const ownUsage = (r: LoadResult) =>
-  usage(r.eventLoopUtilization, r.loopThreadCores, r.processCores, r);
-
 const rate = (n: number) => Math.round(n).toLocaleString('en-US').padStart(7);
 const ms = (n: number) => n.toFixed(1).padStart(6);
-const share = (n: number) => `${Math.round(n * 100)} %`;
 
 function printTable(rows: Row[]): void {
   console.log(`${'measurement'.padEnd(40)} ${'ops/s'.padStart(7)} p50 ms p99 ms  notes`);
@@ -139,121 +129,6 @@ function verdict(name: string, ratio: number, target: number): string {
   return `${name.padEnd(48)} ${ratio.toFixed(2)}  (${word} ${target.toFixed(1)})`;
 }
 
-/** The load generator's share of a measurement: its cores and its CPU per operation. */
-function generatorUsage(result: LoadResult): string {
-  const each = (result.processCores / result.opsPerSecond) * 1000;
-  return `load generator ${result.processCores.toFixed(2)} cores, ${each.toFixed(2)} ms CPU each`;
-}
-
-/** How busy a child server (`name`) was during `result`, and the load generator beside it. */
-async function childUsage(name: string, child: MeasuredChild, result: LoadResult) {
-  const used: ChildUsage = await child.usage();
-  const server = usage(used.eventLoopUtilization, used.loopThreadCores, used.cores, result);
-  return `${name} ${server}; ${generatorUsage(result)}`;
-}
-
-/** A server to recover from (or log in to) over HTTP, and how busy it was meanwhile. */
-interface HttpTarget {
-  /** One full recovery of user `i` (of USERS), on closed-loop lane `lane`'s connection. */
-  recover(lane: number, i: number): Promise<void>;
-  /** Says how busy the vault was since the measurement began; marks the beginning. */
-  mark(): Promise<void>;
-  busy(result: LoadResult): Promise<string>;
-  close(): Promise<void>;
-}
-
-/** The vault in a process of its own, as deployed: the load generator has its own loop. */
-async function childTarget(overrides: object, env: Record<string, string>): Promise<HttpTarget> {
-  const child = await forkVault({ ...VAULT_OVERRIDES, ...overrides }, VAULT_ARGS, env);
-  try {
-    const users = await prepareUsers(child, USERS, TEST_KDF);
-    const lanes = new HttpLanes(child.url);
-    return {
-      recover: (lane, i) => recoverOnce(lanes.lane(lane), users[i]!),
-      mark: () => child.mark(),
-      busy: (result) => childUsage('vault', child, result),
-      close: async () => {
-        lanes.close();
-        await child.close();
-      },
-    };
-  } catch (err) {
-    await child.close();
-    throw err;
-  }
-}
-
-/**
- * Two vault processes, each with its own token, SQLite file and half the users: what running
- * one vault process per core (node:cluster) would give, as far as event loops and cores go.
- */
-async function pairTarget(env: Record<string, string>): Promise<HttpTarget> {
-  const pair = await Promise.all([childTarget({}, env), childTarget({}, env)]);
-  return {
-    recover: (lane, i) => pair[i % 2]!.recover(lane, i),
-    mark: async () => {
-      await Promise.all(pair.map((t) => t.mark()));
-    },
-    busy: async (result) => {
-      const notes = await Promise.all(pair.map((t) => t.busy(result)));
-      const vaults = notes.map((n) => n.replace(/; load generator.*/, '')).join(' | ');
-      return `${vaults}; ${generatorUsage(result)}`;
-    },
-    close: async () => {
-      await Promise.all(pair.map((t) => t.close()));
-    },
-  };
-}
-
-interface InProcessTarget extends HttpTarget {
-  vault: TestVault;
-  users: PreparedUser[];
-}
-
-/** The vault in this process: client and server share one event loop. */
-async function inProcessTarget(): Promise<InProcessTarget> {
-  const log = logFile('in-process');
-  const vault = await startTestVault(VAULT_OVERRIDES, { logDestination: log.destination });
-  const users = await prepareUsers(vault, USERS, TEST_KDF);
-  const lanes = new HttpLanes(vault.url);
-  return {
-    vault,
-    users,
-    recover: (lane, i) => recoverOnce(lanes.lane(lane), users[i]!),
-    mark: async () => undefined,
-    busy: async (r) => `shared ${ownUsage(r)}`,
-    close: async () => {
-      lanes.close();
-      await vault.close();
-      log.remove();
-    },
-  };
-}
-
-/**
- * The software peer served like the vault: a child process, one event loop, the same users and
- * concurrency, each "recovery" one full login (start and finish).
- */
-async function peerTarget(): Promise<HttpTarget> {
-  const peer = await forkOpaquePeer(USERS, VAULT_OVERRIDES.log.level, VAULT_ARGS);
-  try {
-    const logins = await prepareLogins(peer.url, USERS);
-    const lanes = new HttpLanes(peer.url);
-    return {
-      recover: (lane, i) => loginOnce(lanes.lane(lane), logins[i]!),
-      mark: () => peer.mark(),
-      busy: (result) => childUsage('peer', peer, result),
-      close: async () => {
-        lanes.close();
-        await peer.close();
-      },
-    };
-  } catch (err) {
-    await peer.close();
-    throw err;
-  }
-}
-
 const SHIPPED = 'HTTP, child, SQLite (as shipped)';
 const CEILING = 'HSM ceiling: evaluateOprf + open';
 const HTTP_PEER = 'OPAQUE peer over HTTP';
@@ -265,7 +140,7 @@ export async function main(): Promise<void> {
   console.log(
     `cores ${cores}, ${ROUNDS} rounds of ${BENCH_SECONDS} s per figure, ${CONCURRENCY} ` +
       `recoveries in flight, ${USERS} users, UV_THREADPOOL_SIZE ${threads}, ` +
-      `vault log level ${VAULT_OVERRIDES.log.level}`,
+      `vault log level ${SETTINGS.logLevel}`,
   );
   console.log(`timed HTTP client: ${TIMED_CLIENT}; preparation through fetch`);
   console.log(await clientCosts());
@@ -278,24 +153,24 @@ export async function main(): Promise<void> {
   let httpPeer: HttpTarget | undefined;
   const best = new Map<string, Row>();
   try {
-    targets.set(SHIPPED, await childTarget({}, {}));
+    targets.set(SHIPPED, await childTarget(SETTINGS, {}, {}));
     targets.set(
       'HTTP, child, SQLite, no WAL sync',
-      await childTarget({}, { BENCH_SKIP_WAL_SYNC: '1' }),
+      await childTarget(SETTINGS, {}, { BENCH_SKIP_WAL_SYNC: '1' }),
     );
     targets.set(
       'HTTP, 2 child vaults, SQLite, no WAL sync',
-      await pairTarget({ BENCH_SKIP_WAL_SYNC: '1' }),
+      await pairTarget(SETTINGS, { BENCH_SKIP_WAL_SYNC: '1' }),
     );
     if (database !== undefined) {
       const store = { kind: 'postgres', url: database.url };
-      targets.set('HTTP, child, PostgreSQL', await childTarget({ store }, {}));
+      targets.set('HTTP, child, PostgreSQL', await childTarget(SETTINGS, { store }, {}));
     } else {
       console.log('no PostgreSQL server answered: its figure is left out');
     }
-    const inProcess = await inProcessTarget();
+    const inProcess = await inProcessTarget(SETTINGS);
     targets.set('HTTP, vault in this process, SQLite', inProcess);
-    httpPeer = await peerTarget();
+    httpPeer = await peerTarget(SETTINGS);
     ceiling = await openHsmCeiling(USERS);
 
     for (let round = 1; round <= ROUNDS; round++) {
