@@ -121,7 +121,7 @@ function decompress(bytes: Uint8Array): Buffer {
 }
 
 /** A stored public key `P = k·G`: 65 bytes SEC1 uncompressed, coordinates below p, on the curve. */
-export function parsePublicKey(bytes: Uint8Array): Affine {
+function parsePublicKey(bytes: Uint8Array): Affine {
   if (bytes.length !== 65 || bytes[0] !== 0x04) {
     throw badInput('OPRF public key must be a 65-byte SEC1 uncompressed point');
   }

@@ -38,7 +38,7 @@ export const noblePointCheck: PointCheck = (encoded) => {
  * not decode to a point on the curve; the identity has no compressed encoding, so it is
  * refused too.
  */
-export function elementWith(isPoint: PointCheck) {
+function elementWith(isPoint: PointCheck) {
   return bytes(LENGTHS.element).refine(isPoint, { message: 'expected a compressed P-256 point' });
 }
 
