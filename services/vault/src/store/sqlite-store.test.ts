@@ -73,7 +73,7 @@ describe('SqliteStore', () => {
     await store.close();
   });
 
-  it('commits at NORMAL: the batch syncs the WAL itself', () => {
+  it('keeps the connection in WAL mode at synchronous = NORMAL', () => {
     const db = (harness.store as unknown as { db: Database.Database }).db;
     expect(db.pragma('synchronous', { simple: true })).toBe(1);
     expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
