@@ -25,6 +25,12 @@
  * body parser and a pino-http request line, on one event loop in a child process, driven by the
  * same client at the same concurrency (support-opaque-http-peer.ts, -login.ts).
  *
+ * The "on its own core" pair models an HSM that is a device of its own: with SoftHSM the HSM's
+ * work runs on the same cores as the service, so the shared-core ceiling is the box's, not the
+ * HSM's. There the session threads (all PKCS#11 work of a recovery) get the last core and every
+ * other thread, the load generator's included, the others (support-cpu-pinning.ts); the ceiling
+ * is one core of SoftHSM and the HTTP figure says how near the service in front of it comes.
+ *
  * Environment: BENCH_SECONDS (5) per figure, BENCH_ROUNDS (2) interleaved rounds of which the
  * best per figure is kept, BENCH_CONCURRENCY (32) recoveries in flight, BENCH_LOG_LEVEL (info,
  * the vault's default) of the vaults and the HTTP peer, whose lines go to files of their own,
@@ -48,6 +54,13 @@ import {
   type TargetSettings,
 } from './support-http-targets';
 import { openHsmCeiling, type HsmCeiling } from './support-hsm-ceiling';
+import {
+  coreSplit,
+  pinningUnavailable,
+  pinProcess,
+  unpinProcess,
+  type CoreSplit,
+} from './support-cpu-pinning';
 import { BENCH_SECONDS, closedLoop } from './support-load';
 import { runOpaquePeer } from './support-opaque-peer';
 import { createBenchDatabase } from './support-postgres';
@@ -132,6 +145,16 @@ function verdict(name: string, ratio: number, target: number): string {
 const SHIPPED = 'HTTP, child, SQLite (as shipped)';
 const CEILING = 'HSM ceiling: evaluateOprf + open';
 const HTTP_PEER = 'OPAQUE peer over HTTP';
+const PINNED_HTTP = 'HTTP, child, SQLite, HSM on its own core';
+const PINNED_CEILING = 'HSM ceiling, HSM on its own core';
+/** The ceiling a vault row is held to: the pinned one for the pinned row. */
+const ceilingOf = (name: string) => (name === PINNED_HTTP ? PINNED_CEILING : CEILING);
+
+/** The vault whose session threads are pinned, and how the cores are split. */
+interface Pinned {
+  target: HttpTarget;
+  split: CoreSplit;
+}
 const peerName = (threads: number) => `OPAQUE peer, ${threads} thread${threads > 1 ? 's' : ''}`;
 
 export async function main(): Promise<void> {
@@ -151,6 +174,7 @@ export async function main(): Promise<void> {
   const database = await createBenchDatabase();
   let ceiling: HsmCeiling | undefined;
   let httpPeer: HttpTarget | undefined;
+  let pinned: Pinned | undefined;
   const best = new Map<string, Row>();
   try {
     targets.set(SHIPPED, await childTarget(SETTINGS, {}, {}));
@@ -172,14 +196,26 @@ export async function main(): Promise<void> {
     targets.set('HTTP, vault in this process, SQLite', inProcess);
     httpPeer = await peerTarget(SETTINGS);
     ceiling = await openHsmCeiling(USERS);
+    const unavailable = pinningUnavailable();
+    if (unavailable === undefined) {
+      const split = coreSplit(cores);
+      pinned = { target: await childTarget(SETTINGS, {}, {}), split };
+      pinProcess(pinned.target.pid!, split, ceiling.poolSize);
+      console.log(
+        `HSM on its own core: session threads on core ${split.hsm}, the rest on ${split.host}`,
+      );
+    } else {
+      console.log(`the HSM-on-its-own-core figures are left out: ${unavailable}`);
+    }
 
     for (let round = 1; round <= ROUNDS; round++) {
-      const rows = await measureRound(round, targets, inProcess, ceiling, httpPeer, cores);
+      const rows = await measureRound(round, targets, inProcess, ceiling, httpPeer, pinned, cores);
       for (const row of rows) keepBest(best, row);
       console.log(`round ${round}: ${ratioLines(rows, cores).join('; ')}`);
     }
   } finally {
     for (const target of targets.values()) await target.close();
+    await pinned?.target.close();
     await httpPeer?.close();
     await ceiling?.close();
     await database?.drop();
@@ -195,7 +231,14 @@ export async function main(): Promise<void> {
   const overHttp = shipped / rateOf(rows, HTTP_PEER);
   console.log(`${`${SHIPPED} / ${HTTP_PEER}`.padEnd(48)} ${overHttp.toFixed(2)}`);
   for (const row of rows.filter((r) => isVaultRow(r) && r.name !== SHIPPED)) {
-    console.log(`${`${row.name} / ceiling`.padEnd(48)} ${ratio(row, rows, CEILING)}`);
+    const of = ceilingOf(row.name);
+    console.log(
+      `${`${row.name} / ${of === CEILING ? 'ceiling' : 'its'}`.padEnd(48)} ${ratio(row, rows, of)}`,
+    );
+  }
+  if (pinned !== undefined) {
+    const alone = rateOf(rows, PINNED_HTTP) / rateOf(rows, PINNED_CEILING);
+    console.log(verdict('HSM on its own core: HTTP / its ceiling', alone, 0.7));
   }
   // With SoftHSM the HSM's work runs on these same cores: no HTTP layer can pass this.
   const bound = rateOf(rows, CEILING) / peerBest(rows, cores);
@@ -236,6 +279,7 @@ async function measureRound(
   inProcess: InProcessTarget,
   ceiling: HsmCeiling,
   httpPeer: HttpTarget,
+  pinned: Pinned | undefined,
   cores: number,
 ): Promise<Row[]> {
   const rows: Row[] = [];
@@ -271,6 +315,20 @@ async function measureRound(
 
   // 5. The same peer behind HTTP on one event loop, driven like the vault.
   rows.push(await measureHttp(HTTP_PEER, httpPeer));
+
+  // 6. The HSM on a core of its own: this process's session threads (the ceiling's) on that
+  //    core and the rest of it, the load generator, beside the pinned vault's event loop.
+  if (pinned !== undefined) {
+    pinProcess(process.pid, pinned.split, ceiling.poolSize);
+    try {
+      const alone = await closedLoop(CONCURRENCY, (loop, i) => ceiling.recover(userOf(loop, i)));
+      const note = `pool ${ceiling.poolSize}, ${ownUsage(alone)}`;
+      rows.push({ name: PINNED_CEILING, ...alone, note });
+      rows.push(await measureHttp(PINNED_HTTP, pinned.target));
+    } finally {
+      unpinProcess(process.pid, pinned.split);
+    }
+  }
   return rows;
 }
 
@@ -303,6 +361,10 @@ function ratioLines(rows: Row[], cores: number): string[] {
     `shipped / peer over HTTP ${ratio(shipped, rows, HTTP_PEER)}`,
     ...rows
       .filter((r) => isVaultRow(r) && r !== shipped)
-      .map((r) => `${r.name.replace(/^HTTP, /, '')} / ceiling ${ratio(r, rows, CEILING)}`),
+      .map((r) => {
+        const of = ceilingOf(r.name);
+        const name = r.name.replace(/^HTTP, /, '');
+        return `${name} / ${of === CEILING ? 'ceiling' : 'its'} ${ratio(r, rows, of)}`;
+      }),
   ];
 }

@@ -25,6 +25,8 @@ export interface TargetSettings {
 
 /** A server to recover from (or log in to) over HTTP, and how busy it was meanwhile. */
 export interface HttpTarget {
+  /** The server's process, when it runs in one of its own. */
+  pid?: number;
   /** One full recovery of user `i`, on closed-loop lane `lane`'s connection. */
   recover(lane: number, i: number): Promise<void>;
   /** Marks the beginning of a measurement. */
@@ -76,6 +78,7 @@ async function childHttpTarget(
     const recover = await prepare();
     const lanes = new HttpLanes(child.url);
     return {
+      pid: child.pid,
       recover: (lane, i) => recover(lanes.lane(lane), i),
       mark: () => child.mark(),
       busy: async (result) => {

@@ -27,6 +27,8 @@ export interface ChildUsage {
 
 /** The parent's handle on a measured child. */
 export interface MeasuredChild {
+  /** The child's process id. */
+  pid: number;
   mark(): Promise<void>;
   usage(): Promise<ChildUsage>;
   close(): Promise<void>;
@@ -53,6 +55,7 @@ export async function forkMeasured<Endpoint extends object>(
   });
   return {
     ...endpoint,
+    pid: child.pid!,
     mark: async () => {
       await ask(child, 'mark');
     },

@@ -1,0 +1,82 @@
+/**
+ * The HSM on a core of its own: a model of a deployment in which the HSM is a device. With
+ * SoftHSM the HSM's work runs on the host's cores, so the shared-core figures measure one box
+ * doing both jobs. Here the adapter's session threads (the only threads that run PKCS#11 work
+ * in a recovery) are pinned to the last core and every other thread of the process, the load
+ * generator's included, to the others: the ceiling is then what one core of SoftHSM can do, and
+ * the HTTP figure says how close the service in front of it comes.
+ *
+ * Session threads are found by their nice value, which they lower below the event loop's
+ * (`hsm.threadNice`, default 10): a thread's nice is in /proc/<pid>/task/<tid>/stat. Pinning is
+ * done with taskset(1) per thread. Linux only; elsewhere, on one core, or with the threads at
+ * the loop's priority, {@link pinningUnavailable} says why and the figures are left out.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+
+/** Which cores the HSM's threads get and which the rest: the last core, and all before it. */
+export interface CoreSplit {
+  hsm: string;
+  host: string;
+  all: string;
+}
+
+export function coreSplit(cores = availableParallelism()): CoreSplit {
+  const last = cores - 1;
+  return { hsm: String(last), host: last === 1 ? '0' : `0-${last - 1}`, all: `0-${last}` };
+}
+
+/** Why pinning cannot be done here, or undefined when it can. */
+export function pinningUnavailable(): string | undefined {
+  if (process.platform !== 'linux') return 'not Linux';
+  if (availableParallelism() < 2) return 'one core';
+  if (!['/usr/bin/taskset', '/bin/taskset'].some((p) => existsSync(p))) return 'no taskset';
+  if (process.env.BKV_HSM_THREAD_NICE === '0') return 'session threads at the loop priority';
+  return undefined;
+}
+
+/** The nice value of each thread of `pid` (field 19 of its stat line). */
+function threadNices(pid: number): Map<number, number> {
+  const nices = new Map<number, number>();
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+    } catch {
+      continue; // The thread ended meanwhile.
+    }
+    // The command name may hold spaces: the fields after it start at the last ')'.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    nices.set(Number(tid), Number(fields[16]));
+  }
+  return nices;
+}
+
+function setAffinity(tid: number, cores: string): void {
+  execFileSync('taskset', ['-p', '-c', cores, String(tid)], { stdio: 'ignore' });
+}
+
+/**
+ * Pins the session threads of `pid` (nice above the main thread's) to `split.hsm` and its other
+ * threads to `split.host`. Throws unless at least `sessionThreads` were found, so that a change
+ * in how the threads run cannot silently turn the figure into a shared-core one.
+ */
+export function pinProcess(pid: number, split: CoreSplit, sessionThreads: number): void {
+  const nices = threadNices(pid);
+  const loopNice = nices.get(pid)!;
+  let found = 0;
+  for (const [tid, nice] of nices) {
+    const hsm = nice > loopNice;
+    if (hsm) found++;
+    setAffinity(tid, hsm ? split.hsm : split.host);
+  }
+  if (found < sessionThreads) {
+    throw new Error(`process ${pid}: ${found} session threads found, ${sessionThreads} expected`);
+  }
+}
+
+/** Every thread of `pid` back on every core. */
+export function unpinProcess(pid: number, split: CoreSplit): void {
+  for (const tid of threadNices(pid).keys()) setAffinity(tid, split.all);
+}
