@@ -22,7 +22,7 @@
  * Two OPAQUE peers: the raw one ("OPAQUE peer, N threads": the server's two steps in worker
  * threads, no HTTP) is the issue's stated target and the verdict is taken against it. "OPAQUE
  * peer over HTTP" is the like-for-like figure: the same server steps behind express 5, the JSON
- * body parser and a pino-http request line, on one event loop in a child process, driven by the
+ * body parser and the request-line middleware, on one event loop in a child process, driven by the
  * same client at the same concurrency (support-opaque-http-peer.ts, -login.ts).
  *
  * The "on its own core" pair models an HSM that is a device of its own: with SoftHSM the HSM's

@@ -1,7 +1,7 @@
 /**
  * The software OPAQUE peer (RFC 9807, `@serenity-kit/opaque`) served the way the vault is: an
  * express 5 app on one event loop in a process of its own (see support-measured-child.ts), with
- * the vault's JSON body parser and its kind of pino-http request line, so that the two compare
+ * the vault's JSON body parser and the vault's request-line middleware, so that the two compare
  * like for like. argv[2] is how many users it registers at start-up, argv[3] its log level.
  *
  *   POST /login/start   { userIdentifier, startLoginRequest } -> 201 { loginResponse, loginState }
@@ -13,13 +13,12 @@
  * does; a deployed server would also bind an expiry to the state and refuse a second finish.
  * The session key is answered only so that the load generator can check it byte for byte.
  */
-import { createCipheriv, createDecipheriv, randomBytes, randomUUID } from 'node:crypto';
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createLogger } from '@bkv/vault';
+import { createLogger, requestLog, type RequestLogLocals } from '@bkv/vault';
 import * as opaque from '@serenity-kit/opaque';
 import express, { type NextFunction, type Request, type Response } from 'express';
-import { pinoHttp } from 'pino-http';
 import {
   answerParent,
   forkMeasured,
@@ -83,7 +82,7 @@ function createPeerApp({ serverSetup, records, logger }: PeerParts): express.Exp
   const app = express();
   app.disable('x-powered-by');
   app.disable('etag');
-  app.use(requestLog(logger));
+  app.use(requestLog(logger, { describe: (req, res) => ({ route: req.url, ...code(res) }) }));
   app.use(express.json({ limit: 4096, strict: true, type: 'application/json' }));
 
   // An unknown user gets a dummy answer from the library, so that no one learns who is enrolled.
@@ -127,35 +126,8 @@ function strings<Name extends string>(req: Request, names: Name[]): Record<Name,
 /** A malformed request and a failed login look the same from outside; the log keeps the cause. */
 function refuse(err: unknown, _req: Request, res: Response, _next: NextFunction): void {
   const status = (err as { status?: number }).status;
-  res.err = err as Error;
+  (res.locals as RequestLogLocals).err = err;
   res.status(status !== undefined && status < 500 ? status : 401).json({ error: 'LOGIN_FAILED' });
-}
-
-/** One line per request, as the vault's: id, method, status and latency; never bodies. */
-function requestLog(logger: PeerParts['logger']) {
-  return pinoHttp({
-    logger,
-    genReqId: (_req, res) => {
-      const id = randomUUID();
-      res.setHeader('x-request-id', id);
-      return id;
-    },
-    serializers: {
-      req: (req: { id: string; method: string }) => ({ id: req.id, method: req.method }),
-      res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
-    },
-    wrapSerializers: false,
-    customSuccessObject: (req, res, line: object) => ({ ...line, route: req.url, ...code(res) }),
-    customErrorObject: (req, res, _err, line: object) => ({
-      ...line,
-      route: req.url,
-      ...code(res),
-    }),
-    customSuccessMessage: () => 'request completed',
-    customErrorMessage: () => 'request failed',
-    customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : 'info'),
-    quietReqLogger: true,
-  });
 }
 
 const code = (res: { statusCode: number }) => ({

@@ -3,7 +3,7 @@
  * per-IP and per-user limits, authentication, admission to HSM work, routes and errors.
  * Routes stay thin: parse, call a use case, answer.
  */
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import {
   BkvError,
   commitRequest,
@@ -14,7 +14,6 @@ import {
 import { isCompressedPoint } from '@bkv/hsm';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from 'pino';
-import { pinoHttp } from 'pino-http';
 import type { Authenticator } from '../auth';
 import type { VaultMetrics } from '../metrics';
 import type { UseCaseDeps } from '../use-cases/deps';
@@ -26,6 +25,7 @@ import { admitted, type Admission } from './admission';
 import { cors, type CorsConfig } from './cors';
 import { errorHandler, notFound } from './errors';
 import type { RequestLimits } from './limits';
+import { requestLog, type RequestLogLocals } from './request-log';
 
 export interface AppParts {
   deps: UseCaseDeps;
@@ -44,7 +44,7 @@ export interface AppParts {
 }
 
 /** What a request carries between middlewares. */
-interface VaultLocals {
+interface VaultLocals extends RequestLogLocals {
   userId?: string;
   code?: string;
   route?: string;
@@ -56,22 +56,25 @@ function locals(res: Response): VaultLocals {
 
 type Handler = (req: Request, res: Response, next: NextFunction) => Promise<void> | void;
 
-const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
-
 /** The wire's point check done by OpenSSL: the same points as noble's, in less of the loop. */
 const { enrollRequest, recoveryStartRequest } = pointRequests(isCompressedPoint);
 
 export function createApp(parts: AppParts): express.Express {
   const { deps, metrics } = parts;
   // Use cases log through the request's child logger, so their lines carry its request id.
-  const scoped = (req: Request): UseCaseDeps => ({ ...deps, log: req.log });
+  const scoped = (res: Response): UseCaseDeps => ({ ...deps, log: locals(res).log });
   const app = express();
   app.disable('x-powered-by');
   // Answers carry one-time ids and sealed keys: nothing to validate against, nothing to keep.
   app.disable('etag');
   app.set('trust proxy', parts.trustProxy);
 
-  app.use(requestLog(parts));
+  app.use(
+    requestLog(parts.logger, {
+      describe: (_req, res) => outcome(res),
+      quietUrls: ['/healthz', '/metrics'],
+    }),
+  );
   app.use(observe(metrics));
   app.use(express.json({ limit: parts.bodyBytes, strict: true, type: 'application/json' }));
 
@@ -106,7 +109,7 @@ export function createApp(parts: AppParts): express.Express {
 
   v1.post('/enrollments', at('/v1/enrollments'), ...authed, hsmWork, async (req, res) => {
     const body = enrollRequest.parse(req.body);
-    res.status(201).json(await startEnrollment(scoped(req), uid(res), body));
+    res.status(201).json(await startEnrollment(scoped(res), uid(res), body));
   });
   v1.post(
     '/enrollments/:id/commit',
@@ -116,19 +119,19 @@ export function createApp(parts: AppParts): express.Express {
     async (req, res) => {
       const id = idParam(req, 'ENROLLMENT_NOT_FOUND');
       const body = commitRequest.parse(req.body);
-      res.status(201).json(await commitEnrollment(scoped(req), uid(res), id, body));
+      res.status(201).json(await commitEnrollment(scoped(res), uid(res), id, body));
     },
   );
   v1.get('/record', at('/v1/record'), ...authed, async (req, res) => {
-    res.json(await describeRecord(scoped(req), uid(res)));
+    res.json(await describeRecord(scoped(res), uid(res)));
   });
   v1.delete('/record', at('/v1/record'), ...authed, async (req, res) => {
-    await forgetRecord(scoped(req), uid(res));
+    await forgetRecord(scoped(res), uid(res));
     res.status(204).end();
   });
   v1.post('/recoveries', at('/v1/recoveries'), ...authed, hsmWork, async (req, res) => {
     const body = recoveryStartRequest.parse(req.body);
-    res.status(201).json(await startRecovery(scoped(req), uid(res), body));
+    res.status(201).json(await startRecovery(scoped(res), uid(res), body));
   });
   v1.post(
     '/recoveries/:id/finish',
@@ -138,7 +141,7 @@ export function createApp(parts: AppParts): express.Express {
     async (req, res) => {
       const id = idParam(req, 'RECOVERY_NOT_FOUND');
       const body = recoveryFinishRequest.parse(req.body);
-      res.json(await finishRecovery(scoped(req), uid(res), id, body));
+      res.json(await finishRecovery(scoped(res), uid(res), id, body));
     },
   );
 
@@ -158,39 +161,6 @@ function idParam(req: Request, code: 'ENROLLMENT_NOT_FOUND' | 'RECOVERY_NOT_FOUN
   const id = req.params.id;
   if (!pendingId.safeParse(id).success) throw new BkvError(code, 'not found');
   return id as string;
-}
-
-/**
- * One line per request with the route, outcome code, latency and a hash of the user id; never
- * headers or bodies (tokens, tags, sealed keys and elements live there).
- */
-function requestLog({ logger }: AppParts) {
-  return pinoHttp({
-    logger,
-    genReqId: (req, res) => {
-      const given = req.headers['x-request-id'];
-      const id = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
-      res.setHeader('x-request-id', id);
-      return id;
-    },
-    serializers: {
-      req: (req: { id: string; method: string }) => ({ id: req.id, method: req.method }),
-      res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
-    },
-    wrapSerializers: false,
-    customSuccessObject: (_req, res, line: object) => ({ ...line, ...outcome(res as Response) }),
-    customErrorObject: (_req, res, _err, line: object) => ({
-      ...line,
-      ...outcome(res as Response),
-    }),
-    customSuccessMessage: () => 'request completed',
-    customErrorMessage: () => 'request failed',
-    customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : 'info'),
-    quietReqLogger: true,
-    autoLogging: {
-      ignore: (req) => req.url === '/healthz' || req.url === '/metrics',
-    },
-  }) as unknown as Handler;
 }
 
 /** What the request line says of the outcome: route, code and the user's pseudonym. */

@@ -53,8 +53,8 @@ export function sendError(res: Response, error: BkvError): void {
 export function errorHandler(err: unknown, _req: Request, res: Response, next: NextFunction) {
   if (res.headersSent) return next(err);
   const error = toBkvError(err);
-  // Kept for the request log line (pino-http reads `res.err`).
-  if (ERROR_CODES[error.code].status >= 500) res.err = error;
+  // Kept for the request line's `err` (request-log.ts).
+  if (ERROR_CODES[error.code].status >= 500) (res.locals as { err?: unknown }).err = error;
   sendError(res, error);
 }
 
