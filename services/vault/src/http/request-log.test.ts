@@ -73,7 +73,7 @@ async function linesAfter(count: number): Promise<Line[]> {
 }
 
 describe('the request line', () => {
-  it('names the request, its status, latency and outcome, and nothing of headers or body', async () => {
+  it('names the request, its status, latency and outcome, never headers or body', async () => {
     const answer = await fetch(`${base}/work`, {
       method: 'POST',
       headers: { authorization: 'Bearer secret-token-value', 'content-type': 'application/json' },
