@@ -23,6 +23,8 @@ let base: string;
 const lines: Line[] = [];
 /** Resolves the next time a line is written. */
 let onLine: () => void = () => undefined;
+/** Called when a request reaches the route that never answers. */
+let reachedSlow: () => void = () => undefined;
 
 beforeAll(async () => {
   const destination = new Writable({
@@ -42,16 +44,21 @@ beforeAll(async () => {
     }),
   );
   app.use(express.json());
-  app.get('/healthz', (_req, res) => void res.json({ status: 'ok' }));
+  app.get('/healthz', (_req, res) => {
+    (res.locals as RequestLogLocals).log.info('probe answered');
+    res.json({ status: 'ok' });
+  });
   app.post('/work', (_req, res) => {
     (res.locals as RequestLogLocals).log.info({ step: 'inside' }, 'use case line');
     res.status(201).json({ done: true });
   });
-  app.get('/broken', (_req, res) => {
-    (res.locals as RequestLogLocals).err = new Error('the store went away');
-    res.status(503).json({ error: 'unavailable' });
+  app.get('/broken', (req, res) => {
+    const { cause } = req.query;
+    if (typeof cause === 'string') (res.locals as RequestLogLocals).err = new Error(cause);
+    res.status(Number(req.query.status)).json({ error: 'refused' });
   });
-  app.get('/slow', () => undefined); // Never answers: the client gives up.
+  // Never answers: the client gives up.
+  app.get('/slow', () => reachedSlow());
   server = app.listen(0, '127.0.0.1');
   await new Promise((resolve) => server.once('listening', resolve));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -66,11 +73,17 @@ beforeEach(() => {
   lines.length = 0;
 });
 
-/** Waits until `count` lines have been written (a line follows the answer by a tick or so). */
+/**
+ * Waits until `count` lines have been written (a line follows the answer by a tick or so), then
+ * a little longer, so that a line written twice would show.
+ */
 async function linesAfter(count: number): Promise<Line[]> {
   while (lines.length < count) await new Promise<void>((resolve) => (onLine = resolve));
+  await new Promise((resolve) => setTimeout(resolve, 20));
   return [...lines];
 }
+
+const requestLines = (written: Line[]) => written.filter((line) => line.req !== undefined);
 
 describe('the request line', () => {
   it('names the request, its status, latency and outcome, never headers or body', async () => {
@@ -79,8 +92,10 @@ describe('the request line', () => {
       headers: { authorization: 'Bearer secret-token-value', 'content-type': 'application/json' },
       body: JSON.stringify({ passphrase: 'body-secret-value' }),
     });
-    const [inside, line] = await linesAfter(2);
+    const written = await linesAfter(2);
+    const [inside, line] = written;
 
+    expect(written).toHaveLength(2);
     expect(answer.status).toBe(201);
     const id = answer.headers.get('x-request-id');
     expect(id).toMatch(/^[0-9a-f-]{36}$/);
@@ -115,42 +130,70 @@ describe('the request line', () => {
 
     expect(kept.headers.get('x-request-id')).toBe('trace-7');
     expect(replaced.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
-    const ids = written.filter((l) => l.msg === 'request completed').map((l) => l.reqId);
+    const ids = requestLines(written).map((l) => l.reqId);
     expect(ids).toEqual(['trace-7', replaced.headers.get('x-request-id')]);
   });
 
-  it('logs a server-side failure at error level with its cause', async () => {
-    const answer = await fetch(`${base}/broken`);
-    const [line] = await linesAfter(1);
+  it('logs a server-side failure at error level, with its cause when there is one', async () => {
+    await fetch(`${base}/broken?status=503&cause=the+store+went+away`);
+    await fetch(`${base}/broken?status=500`);
+    const [withCause, without] = await linesAfter(2);
 
-    expect(answer.status).toBe(503);
-    expect(line).toMatchObject({
+    expect(withCause).toMatchObject({
       level: 50,
       msg: 'request failed',
       res: { statusCode: 503 },
       code: 'FAILED',
       err: { message: 'the store went away' },
     });
+    expect(without).toMatchObject({ level: 50, msg: 'request failed', res: { statusCode: 500 } });
+    expect(without).not.toHaveProperty('err');
   });
 
-  it('writes no line for a quiet URL, which still gets its request id', async () => {
+  it('logs a refusal with a cause as failed, at info level', async () => {
+    await fetch(`${base}/broken?status=401&cause=bad+login`);
+    await fetch(`${base}/broken?status=404`);
+    const [refused, plain] = await linesAfter(2);
+
+    expect(refused).toMatchObject({
+      level: 30,
+      msg: 'request failed',
+      err: { message: 'bad login' },
+    });
+    expect(plain).toMatchObject({ level: 30, msg: 'request completed', res: { statusCode: 404 } });
+  });
+
+  it('writes no line for a quiet URL, whose own lines still carry its request id', async () => {
     const probe = await fetch(`${base}/healthz`);
     await fetch(`${base}/work`, { method: 'POST' });
-    const written = await linesAfter(2);
+    const written = await linesAfter(3);
 
-    expect(probe.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
-    expect(written.map((l) => l.route)).toEqual([undefined, '/work']);
-    expect(written.map((l) => l.msg)).toEqual(['use case line', 'request completed']);
+    const id = probe.headers.get('x-request-id');
+    expect(id).toMatch(/^[0-9a-f-]{36}$/);
+    expect(written.map((l) => l.msg)).toEqual([
+      'probe answered',
+      'use case line',
+      'request completed',
+    ]);
+    expect(written[0]!.reqId).toBe(id);
+    expect(requestLines(written).map((l) => l.route)).toEqual(['/work']);
   });
 
-  it('writes the line of a request whose client went away before the answer', async () => {
+  it('writes one line for a request whose client went away before the answer', async () => {
+    const reached = new Promise<void>((resolve) => (reachedSlow = resolve));
     const gone = request(`${base}/slow`);
     gone.on('error', () => undefined);
     gone.end();
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await reached;
     gone.destroy();
-    const [line] = await linesAfter(1);
+    const written = await linesAfter(1);
 
-    expect(line).toMatchObject({ msg: 'request completed', route: '/slow', aborted: true });
+    expect(written).toHaveLength(1);
+    expect(written[0]).toMatchObject({
+      level: 30,
+      msg: 'request aborted',
+      route: '/slow',
+      aborted: true,
+    });
   });
 });

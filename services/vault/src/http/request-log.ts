@@ -29,7 +29,7 @@ export interface RequestLogOptions {
 export interface RequestLogLocals {
   /** The request's logger: its lines carry the request id. */
   log: Logger;
-  /** A server-side failure, logged under `err` by the line. */
+  /** Why the request failed, logged under `err` by the line. */
   err?: unknown;
 }
 
@@ -54,13 +54,12 @@ export function requestLog(logger: Logger, options: RequestLogOptions) {
         res: { statusCode: res.statusCode },
         responseTime: Math.round(performance.now() - started),
         ...options.describe(req, res),
-        ...(res.writableFinished ? {} : { aborted: true }),
+        ...(locals.err === undefined ? {} : { err: locals.err }),
       };
-      if (locals.err !== undefined || res.statusCode >= 500) {
-        log.error({ ...line, err: locals.err }, 'request failed');
-      } else {
-        log.info(line, 'request completed');
-      }
+      // A server-side failure is an error; a refusal with a cause, or a client that left, is not.
+      if (!res.writableFinished) log.info({ ...line, aborted: true }, 'request aborted');
+      else if (res.statusCode >= 500) log.error(line, 'request failed');
+      else log.info(line, locals.err === undefined ? 'request completed' : 'request failed');
     });
     next();
   };
