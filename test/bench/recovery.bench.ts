@@ -198,8 +198,12 @@ export async function main(): Promise<void> {
     ceiling = await openHsmCeiling(USERS);
     const unavailable = pinningUnavailable();
     if (unavailable === undefined) {
-      const split = coreSplit(cores);
+      const split = coreSplit();
       pinned = { target: await childTarget(SETTINGS, {}, {}), split };
+      // Session threads start on demand: keep every lane busy once so that the whole pool runs.
+      await Promise.all(
+        Array.from({ length: CONCURRENCY }, (_, lane) => pinned!.target.recover(lane, lane)),
+      );
       pinProcess(pinned.target.pid!, split, ceiling.poolSize);
       console.log(
         `HSM on its own core: session threads on core ${split.hsm}, the rest on ${split.host}`,
@@ -316,11 +320,15 @@ async function measureRound(
   // 5. The same peer behind HTTP on one event loop, driven like the vault.
   rows.push(await measureHttp(HTTP_PEER, httpPeer));
 
-  // 6. The HSM on a core of its own: this process's session threads (the ceiling's) on that
-  //    core and the rest of it, the load generator, beside the pinned vault's event loop.
+  // 6. The HSM on a core of its own: this process's session threads on that core and the rest
+  //    of it, the load generator, beside the pinned vault's event loop. Its session threads are
+  //    the ceiling's and the in-process vault's, both pools at the default size and both
+  //    started by now (steps 1 and 3 kept them busy). The child is pinned again in case a
+  //    thread of its pool was replaced.
   if (pinned !== undefined) {
-    pinProcess(process.pid, pinned.split, ceiling.poolSize);
     try {
+      pinProcess(pinned.target.pid!, pinned.split, ceiling.poolSize);
+      pinProcess(process.pid, pinned.split, 2 * ceiling.poolSize);
       const alone = await closedLoop(CONCURRENCY, (loop, i) => ceiling.recover(userOf(loop, i)));
       const note = `pool ${ceiling.poolSize}, ${ownUsage(alone)}`;
       rows.push({ name: PINNED_CEILING, ...alone, note });

@@ -7,32 +7,48 @@
  * the HTTP figure says how close the service in front of it comes.
  *
  * Session threads are found by their nice value, which they lower below the event loop's
- * (`hsm.threadNice`, default 10): a thread's nice is in /proc/<pid>/task/<tid>/stat. Pinning is
- * done with taskset(1) per thread. Linux only; elsewhere, on one core, or with the threads at
- * the loop's priority, {@link pinningUnavailable} says why and the figures are left out.
+ * (`hsm.threadNice`, default 10): a thread's nice is in /proc/<pid>/task/<tid>/stat. They start
+ * on demand, so a process is pinned once its pool has been busy, and again before each
+ * measurement (a thread started later would take its creator's cores). Pinning is done with
+ * taskset(1) per thread, within the cores this process may use. Linux only; elsewhere, or with
+ * one core, {@link pinningUnavailable} says why and the figures are left out.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
 
-/** Which cores the HSM's threads get and which the rest: the last core, and all before it. */
+/** Which cores the HSM's threads get and which the rest, as taskset lists. */
 export interface CoreSplit {
   hsm: string;
   host: string;
+  /** Every core this process was allowed at start, to go back to. */
   all: string;
 }
 
-export function coreSplit(cores = availableParallelism()): CoreSplit {
-  const last = cores - 1;
-  return { hsm: String(last), host: last === 1 ? '0' : `0-${last - 1}`, all: `0-${last}` };
+/** The cores this process may run on (Cpus_allowed_list of /proc/self/status, expanded). */
+function allowedCores(): number[] {
+  const line = /^Cpus_allowed_list:\s*(\S+)$/m.exec(readFileSync('/proc/self/status', 'utf8'));
+  if (line === null) return [];
+  return line[1]!.split(',').flatMap((range) => {
+    const [from = 0, to = from] = range.split('-').map(Number);
+    return Array.from({ length: to - from + 1 }, (_, i) => from + i);
+  });
+}
+
+/** The last allowed core for the HSM's threads, the others for everything else. */
+export function coreSplit(): CoreSplit {
+  const cores = allowedCores();
+  return {
+    hsm: String(cores.at(-1)),
+    host: cores.slice(0, -1).join(','),
+    all: cores.join(','),
+  };
 }
 
 /** Why pinning cannot be done here, or undefined when it can. */
 export function pinningUnavailable(): string | undefined {
   if (process.platform !== 'linux') return 'not Linux';
-  if (availableParallelism() < 2) return 'one core';
+  if (allowedCores().length < 2) return 'one core';
   if (!['/usr/bin/taskset', '/bin/taskset'].some((p) => existsSync(p))) return 'no taskset';
-  if (process.env.BKV_HSM_THREAD_NICE === '0') return 'session threads at the loop priority';
   return undefined;
 }
 
@@ -59,7 +75,7 @@ function setAffinity(tid: number, cores: string): void {
 
 /**
  * Pins the session threads of `pid` (nice above the main thread's) to `split.hsm` and its other
- * threads to `split.host`. Throws unless at least `sessionThreads` were found, so that a change
+ * threads to `split.host`. Throws unless exactly `sessionThreads` were found, so that a change
  * in how the threads run cannot silently turn the figure into a shared-core one.
  */
 export function pinProcess(pid: number, split: CoreSplit, sessionThreads: number): void {
@@ -71,7 +87,7 @@ export function pinProcess(pid: number, split: CoreSplit, sessionThreads: number
     if (hsm) found++;
     setAffinity(tid, hsm ? split.hsm : split.host);
   }
-  if (found < sessionThreads) {
+  if (found !== sessionThreads) {
     throw new Error(`process ${pid}: ${found} session threads found, ${sessionThreads} expected`);
   }
 }
