@@ -12,12 +12,12 @@
  * only SQLite runs. `BKV_BENCH_SECONDS` sets the measured time per round (default 4),
  * `BKV_BENCH_ROUNDS` the rounds (default 3).
  */
-import { readFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { call } from '../support/http';
 import { createScratchDatabase, TEST_DATABASE_URL } from '../support/pg-database';
 import { startVaultCluster, type VaultCluster } from '../support/vault-cluster';
+import { statFields } from './support-proc-stat';
 
 const USERS = 48;
 const WARM_UP_MS = 1000;
@@ -91,9 +91,8 @@ async function recoverOnce(urls: string[], turn: number, replay: Replay): Promis
 /** CPU seconds (user + system) a process has used, from /proc; undefined off Linux. */
 function cpuSeconds(pid: number | undefined): number | undefined {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+    const field = statFields(String(pid));
+    return (field(14) + field(15)) / CLOCK_TICKS;
   } catch {
     return undefined;
   }

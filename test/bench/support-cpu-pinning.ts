@@ -15,6 +15,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { statFields } from './support-proc-stat';
 
 /** Which cores the HSM's threads get and which the rest, as taskset lists. */
 export interface CoreSplit {
@@ -56,15 +57,11 @@ export function pinningUnavailable(): string | undefined {
 function threadNices(pid: number): Map<number, number> {
   const nices = new Map<number, number>();
   for (const tid of readdirSync(`/proc/${pid}/task`)) {
-    let stat: string;
     try {
-      stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      nices.set(Number(tid), statFields(`${pid}/task/${tid}`)(19));
     } catch {
-      continue; // The thread ended meanwhile.
+      // The thread ended meanwhile.
     }
-    // The command name may hold spaces: the fields after it start at the last ')'.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    nices.set(Number(tid), Number(fields[16]));
   }
   return nices;
 }

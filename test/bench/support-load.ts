@@ -3,8 +3,8 @@
  * another for a fixed time, so there are always exactly that many in flight. Every operation's
  * latency is kept, which is cheap at these rates and gives exact percentiles.
  */
-import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
+import { statFields } from './support-proc-stat';
 
 /** What one measurement found. Rates are per second of wall time. */
 export interface LoadResult {
@@ -90,9 +90,8 @@ export function percentile(sorted: number[], q: number): number {
  */
 export function loopThreadCpuMs(): number {
   try {
-    const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) * 10;
+    const field = statFields(`self/task/${process.pid}`);
+    return (field(14) + field(15)) * 10;
   } catch {
     return NaN;
   }
