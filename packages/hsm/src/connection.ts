@@ -10,6 +10,7 @@ import type { Handle, PKCS11 } from 'pkcs11js';
 import { BkvError } from '@bkv/protocol';
 import type { HsmConfig } from './config';
 import { toBkvError } from './errors';
+import { missingMechanisms, offeredMechanisms } from './mechanisms';
 import { findSlotByLabel, moduleEpoch, resetModule } from './module';
 import {
   findOrCreateRealm,
@@ -57,6 +58,7 @@ export class Connection {
     if (slot === undefined) {
       throw new BkvError('HSM_UNAVAILABLE', `no token labelled ${config.tokenLabel}`);
     }
+    refuseMissingMechanisms(lib, slot, config.tokenLabel, initialize);
     const epoch = moduleEpoch(config.modulePath);
     const sessions: Handle[] = [];
     let keeper: Handle | undefined;
@@ -147,6 +149,25 @@ function login(lib: PKCS11, session: Handle, config: HsmConfig): void {
   } catch (err) {
     if (err instanceof Error && err.message === 'CKR_USER_ALREADY_LOGGED_IN') return;
     throw err;
+  }
+}
+
+/**
+ * Refuses a token that cannot do the vault's work, before anything is opened or created in it.
+ * Not retryable: the module has to change, which is the operator's to fix.
+ */
+function refuseMissingMechanisms(lib: PKCS11, slot: Handle, label: string, initialize: boolean) {
+  let missing: string[];
+  try {
+    missing = missingMechanisms(offeredMechanisms(lib, slot), initialize);
+  } catch (err) {
+    throw toBkvError(err, 'connect');
+  }
+  if (missing.length > 0) {
+    throw new BkvError(
+      'HSM_AUTH_FAILED',
+      `the PKCS#11 module cannot do the vault's work with token ${label}: ${missing.join('; ')}`,
+    );
   }
 }
 

@@ -117,13 +117,17 @@ function checkConf(confPath: string): void {
 }
 
 /**
- * Sets an environment variable where native code (SoftHSM's getenv) sees it. A test runner may
- * hand this module a copy of `process.env`; a worker thread started with SHARE_ENV writes to the
- * process's real environment.
+ * Sets an environment variable where native code (SoftHSM's getenv) sees it, or removes it when
+ * `value` is undefined. A test runner may hand this module a copy of `process.env`; a worker
+ * thread started with SHARE_ENV writes to the process's real environment.
  */
-async function setEnvironment(name: string, value: string): Promise<void> {
-  process.env[name] = value;
-  const code = `process.env[${JSON.stringify(name)}] = ${JSON.stringify(value)};`;
+export async function setEnvironment(name: string, value: string | undefined): Promise<void> {
+  if (value === undefined) delete process.env[name];
+  else process.env[name] = value;
+  const code =
+    value === undefined
+      ? `delete process.env[${JSON.stringify(name)}];`
+      : `process.env[${JSON.stringify(name)}] = ${JSON.stringify(value)};`;
   await new Promise<void>((resolve, reject) => {
     const worker = new Worker(code, { eval: true, env: SHARE_ENV });
     worker.once('error', reject);

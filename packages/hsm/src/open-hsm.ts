@@ -31,8 +31,9 @@ export interface OpenHsmOptions {
 
 /**
  * Opens the realm in the token that `config` names. Rejects with a `BkvError`: HSM_UNAVAILABLE
- * (module or token not there, retry later), HSM_AUTH_FAILED (wrong PIN, or no realm and not
- * `initialize`). Call `close()` on the result when done.
+ * (module or token not there, retry later), HSM_AUTH_FAILED (wrong PIN, a module without a
+ * mechanism the vault uses, or no realm and not `initialize`). Call `close()` on the result when
+ * done.
  */
 export async function openHsm(config: HsmConfig, options: OpenHsmOptions = {}): Promise<Pkcs11Hsm> {
   if (options.initialize === true && options.initializeLock !== undefined) {
