@@ -27,7 +27,8 @@ const MESSAGES: Record<ErrorCode, (e: BkvError) => string> = {
   STORE_UNAVAILABLE: () => 'the vault cannot reach its database; try again later',
   HSM_UNAVAILABLE: () => 'the vault cannot reach its HSM; try again later',
   HSM_BAD_INPUT: (e) => `the HSM refused an input: ${e.message}`,
-  HSM_AUTH_FAILED: () => 'the vault cannot log in to its HSM; the operator must check the PIN',
+  // Wrong PIN, no realm, a module without a mechanism: the cause is the operator's to read.
+  HSM_AUTH_FAILED: (e) => `the vault's HSM needs its operator: ${e.message}`,
   NETWORK: (e) => `cannot reach the vault: ${e.message}`,
   BAD_RESPONSE: (e) => `the vault answered something this client cannot use: ${e.message}`,
   SEALED_KEY_INVALID: () =>
