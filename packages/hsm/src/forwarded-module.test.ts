@@ -74,7 +74,7 @@ function suite(): void {
     await token?.cleanup();
   });
 
-  it('is refused when creating the realm, naming what is missing, and nothing is created', async () => {
+  it('refuses to create the realm, names what is missing and creates nothing', async () => {
     const err = await refusal(openHsm(config, { initialize: true }));
     expect(err.code).toBe('HSM_AUTH_FAILED');
     expect(err.message).toContain(`token ${config.tokenLabel}`);
@@ -92,7 +92,7 @@ function suite(): void {
     expect(objects).toHaveLength(0);
   });
 
-  it('is refused when opening an existing realm too, not taken for one that is missing', async () => {
+  it('refuses to open it too, before the realm is looked for', async () => {
     const err = await refusal(openHsm(config, { connectTimeoutMs: 0 }));
     expect(err.code).toBe('HSM_AUTH_FAILED');
     expect(err.message).toContain('CKM_ECDH1_DERIVE, to derive (OPRF evaluation): not offered');
