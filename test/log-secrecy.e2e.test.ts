@@ -1,10 +1,12 @@
 /**
  * No secret reaches the logs: every line of a full enroll / recover / lockout run is captured
- * at debug level and searched for each secret that crossed the service, in every encoding the
- * code could plausibly have printed it in.
+ * at debug level and searched for each secret that crossed the service, and for the record's
+ * sealed payload and wrapped OPRF key, which never leave it, in every encoding the code could
+ * plausibly have printed them in.
  */
 import { fromBase64url, toBase64url } from '@bkv/protocol';
 import { call, randomElement } from './support/http';
+import { snapshot } from './support/sqlite';
 import { startTestVault, type TestVault } from './support/test-vault';
 
 let t: TestVault;
@@ -50,7 +52,7 @@ function encodings(value: string): string[] {
 }
 
 describe('logs', () => {
-  it('hold no passphrase, key, tag, sealed key, element or token', async () => {
+  it('hold no passphrase, key, tag, sealed key or blob, wrapped key, element or token', async () => {
     const seen: string[] = [];
     const { VaultClient } = await import('@bkv/client');
     const bearer = await t.tokenFor('logged-user');
@@ -63,6 +65,12 @@ describe('logs', () => {
     const passphrase = 'a very particular passphrase 8413';
 
     const enrolled = await client.enroll(passphrase);
+    // Read before the lockout deletes them.
+    const row = snapshot(t.dataDir, 'logged-user').record!;
+    const atRest = [row.sealed, row.wrapped_oprf_key].map((blob) => {
+      expect(blob).toBeInstanceOf(Buffer);
+      return toBase64url(blob as Buffer);
+    });
     await client.recover(passphrase);
     for (let i = 0; i < 10; i++) {
       await client.recover(`wrong guess number ${i}`).catch(() => undefined);
@@ -79,6 +87,7 @@ describe('logs', () => {
     const secrets = [
       passphrase,
       ...encodings(toBase64url(enrolled.key)),
+      ...atRest.flatMap(encodings),
       ...seen.flatMap((value) => (value.includes('.') ? [value] : encodings(value))),
     ];
     expect(seen.length).toBeGreaterThan(40);
