@@ -40,10 +40,21 @@ it('counts requests by route and code, guesses consumed and records destroyed', 
   );
 });
 
-it('tells caches to keep nothing of the API', async () => {
+it('tells caches to keep nothing of the API, its errors included', async () => {
   const realm = await fetch(`${t.url}/v1/realm`);
   expect(realm.headers.get('cache-control')).toBe('no-store');
   expect(realm.headers.get('etag')).toBeNull();
+  const json = { 'content-type': 'application/json' };
+  const errors = [
+    await fetch(`${t.url}/v1/recoveries`, { method: 'POST', headers: json, body: '{"a":' }),
+    await fetch(`${t.url}/v1/record`),
+    await fetch(`${t.url}/v1/nowhere`),
+  ];
+  expect(errors.map((r) => [r.status, r.headers.get('cache-control')])).toEqual([
+    [400, 'no-store'],
+    [401, 'no-store'],
+    [404, 'no-store'],
+  ]);
 });
 
 it('echoes a sane request id and makes one up otherwise', async () => {

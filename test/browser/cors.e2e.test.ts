@@ -78,6 +78,22 @@ describe('CORS for a listed web app origin', () => {
     expect(response.headers.get('access-control-allow-origin')).toBe(APP);
   });
 
+  it('marks the refusal of a body that is not JSON, or too large, as well', async () => {
+    const send = (body: string) =>
+      fetch(`${t.url}/v1/recoveries`, {
+        method: 'POST',
+        headers: { origin: APP, 'content-type': 'application/json' },
+        body,
+      });
+    for (const body of ['{"version": 1,', JSON.stringify({ pad: 'x'.repeat(128 * 1024) })]) {
+      const response = await send(body);
+      const answer = (await response.json()) as { error: { code: string } };
+
+      expect([response.status, answer.error.code]).toEqual([400, 'INVALID_REQUEST']);
+      expect(response.headers.get('access-control-allow-origin')).toBe(APP);
+    }
+  });
+
   it('leaves actual answers to another origin unmarked', async () => {
     const response = await fromPage(`${t.url}/v1/realm`, 'GET', OTHER);
 

@@ -76,7 +76,6 @@ export function createApp(parts: AppParts): express.Express {
     }),
   );
   app.use(observe(metrics));
-  app.use(express.json({ limit: parts.bodyBytes, strict: true, type: 'application/json' }));
 
   app.get('/healthz', (_req, res) => void res.json({ status: 'ok' }));
   app.get('/readyz', at('/readyz'), async (_req, res) => {
@@ -97,6 +96,10 @@ export function createApp(parts: AppParts): express.Express {
     next();
   });
   v1.use(parts.limits.perIp);
+  // After CORS and the headers above, so that a body refused here still carries them (a web
+  // app can read the error), and after the per-IP limit, so that a limited client's body is
+  // never parsed.
+  v1.use(express.json({ limit: parts.bodyBytes, strict: true, type: 'application/json' }));
   v1.get('/realm', at('/v1/realm'), (_req, res) => void res.json(describeRealm(deps)));
 
   // Everything else needs the account and is counted per user.
