@@ -2,8 +2,9 @@
 /**
  * Writes `packages/protocol/vectors/bkv1.json`, the test vectors of suite bkv1.
  *
- *   node packages/protocol/scripts/make-vectors.mjs
+ *   node packages/protocol/scripts/make-vectors.mjs [OUT]
  *
+ * (OUT, when given, is written instead: the vectors test writes one and compares.)
  * This is a second implementation of docs/protocol.md "Client derivations", written from the
  * document and not from `src/`: hash-to-curve, the unblinding and the Finalize hash are done
  * here on noble's curve primitives, HKDF and HMAC with node:crypto, AES-GCM with node:crypto.
@@ -172,6 +173,6 @@ const file = {
   ],
 };
 
-const out = fileURLToPath(new URL('../vectors/bkv1.json', import.meta.url));
+const out = process.argv[2] ?? fileURLToPath(new URL('../vectors/bkv1.json', import.meta.url));
 writeFileSync(out, JSON.stringify(file, null, 2) + '\n');
 console.log(`wrote ${file.vectors.length} vectors to ${out}`);

@@ -2,7 +2,9 @@
  * Re-derives every bkv1 vector (vectors/bkv1.json, made by scripts/make-vectors.mjs, a second
  * implementation written from docs/protocol.md) with this package's functions.
  */
-import { readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { p256, p256_oprf } from '@noble/curves/nist.js';
 import { hmac } from '@noble/hashes/hmac.js';
@@ -11,6 +13,7 @@ import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 import { finishDerivation, startDerivation } from './derivation';
 import { deriveRecordKeys } from './keys';
 import { fixedBlindSource, oprfBlind, oprfFinalize } from './oprf';
+import { toBase64url } from './base64url';
 import { recordAad } from './record-aad';
 import { openBackupKey, sealBackupKey } from './sealed-key';
 import { normalizePassphrase, stretchPassphrase } from './stretch';
@@ -110,5 +113,65 @@ describe('bkv1 vectors', () => {
       name: '',
       passphrase: '',
     });
+  });
+});
+
+describe('the committed vectors', () => {
+  const root = join(__dirname, '../../..');
+
+  it('are what the committed script writes', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'bkv-vectors-'));
+    try {
+      const out = join(dir, 'bkv1.json');
+      execFileSync(process.execPath, [join(__dirname, '../scripts/make-vectors.mjs'), out]);
+      expect(readFileSync(out, 'utf8')).toBe(
+        readFileSync(join(__dirname, '../vectors/bkv1.json'), 'utf8'),
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('are what docs/protocol.md writes out for the first case, in hex and on the wire', () => {
+    const doc = readFileSync(join(root, 'docs/protocol.md'), 'utf8');
+    const section = doc.slice(doc.indexOf('The first bkv1 case, written out'));
+    const block = /```\n([\s\S]*?)```/.exec(section)![1]!;
+    // "label  value", continued on indented lines; the label's first word names the field.
+    const values = new Map<string, string>();
+    let field = '';
+    for (const line of block.split('\n').filter(Boolean)) {
+      const continued = line.startsWith(' ');
+      const value = continued
+        ? line.trim()
+        : line
+            .split(/\s{2,}/)
+            .slice(1)
+            .join(' ');
+      if (!continued) field = line.split(/[\s,]/)[0]!;
+      values.set(field, (values.get(field) ?? '') + value);
+    }
+    const v = file.vectors[0]!;
+    const hexFields = ['salt', 'input', 'blind', 'blindedElement', 'oprfKey', 'oprfPublicKey'];
+    hexFields.push('evaluatedElement', 'y', 'realmId', 'unlockKey', 'wrapKey', 'unlockTag');
+    hexFields.push('backupKey', 'nonce', 'sealedKey', 'recordAad');
+    for (const name of hexFields) {
+      expect([name, values.get(name)?.replace(/\s/g, '')]).toEqual([name, v[name as keyof Vector]]);
+    }
+    expect(values.get('passphrase')).toBe(JSON.stringify(v.passphrase));
+    expect(values.get('userId')).toBe(`${JSON.stringify(v.userId)}, ${v.version}`);
+
+    const wire = section.slice(section.indexOf('as they appear on the wire'));
+    const pairs = [...wire.slice(0, wire.indexOf('\n\n')).matchAll(/`(\w+)` =\s+`([\w-]+)`/g)];
+    expect(pairs.map(([, name]) => name)).toEqual([
+      'salt',
+      'blindedElement',
+      'evaluatedElement',
+      'unlockTag',
+      'sealedKey',
+      'realmId',
+    ]);
+    for (const [, name, b64] of pairs) {
+      expect([name, b64]).toEqual([name, toBase64url(h(v[name as keyof Vector] as string))]);
+    }
   });
 });
