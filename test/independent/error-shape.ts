@@ -8,7 +8,6 @@ import type { WireError } from './client';
 export const STATUS_OF: Record<string, number> = {
   INVALID_REQUEST: 400,
   WEAK_KDF: 400,
-  HSM_BAD_INPUT: 400,
   UNAUTHENTICATED: 401,
   WRONG_PASSPHRASE: 401,
   NOT_FOUND: 404,
