@@ -2,7 +2,7 @@
  * `bkv enroll`, `recover`, `status` and `forget` through `runCli`, against a real vault: what
  * the user reads and the exit codes scripts branch on.
  */
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startTestVault, type TestVault } from '../../../../test/support/test-vault';
@@ -46,6 +46,33 @@ describe('bkv escrow commands', () => {
     const recovered = await bkv('anna', ['recover', '--show'], { passphrase: 'anna pass' });
     expect(recovered.code).toBe(0);
     expect(recovered.out.trim()).toBe(readFileSync(keyFile, 'utf8').trim());
+  });
+
+  it('refuses a key file it cannot write before anything changes in the vault', async () => {
+    const taken = path.join(dir, 'taken.key');
+    writeFileSync(taken, 'something else\n');
+    await bkv('fay', ['enroll'], { passphrase: 'fay pass' });
+    const before = await bkv('fay', ['status']);
+
+    const again = await bkv('fay', ['enroll', '--out', taken], { passphrase: 'other pass' });
+    expect([again.code, again.err]).toEqual([2, expect.stringMatching(/taken.key exists/)]);
+    const nowhere = path.join(dir, 'no-such-folder', 'fay.key');
+    expect((await bkv('fay', ['enroll', '--out', nowhere], { passphrase: 'x' })).code).toBe(1);
+    const recover = await bkv('fay', ['recover', '--out', taken], { passphrase: 'wrong' });
+    expect(recover.code).toBe(2);
+
+    // Still version 1 with every guess left: no enrollment replaced it, no guess was spent.
+    expect((await bkv('fay', ['status'])).out).toBe(before.out);
+    expect(before.out).toMatch(/\(version 1\); 10 of 10 guesses left/);
+    expect(readFileSync(taken, 'utf8')).toBe('something else\n');
+    expect(existsSync(path.dirname(nowhere))).toBe(false);
+  });
+
+  it('removes the key file it made when the enrollment fails', async () => {
+    const keyFile = path.join(dir, 'gus.key');
+    const differ = await bkv('gus', ['enroll', '--out', keyFile], { answers: ['one', 'two'] });
+    expect(differ.code).toBe(2);
+    expect(existsSync(keyFile)).toBe(false);
   });
 
   it('asks twice on enroll and refuses two different passphrases', async () => {

@@ -1,12 +1,11 @@
 /**
  * The end-user commands for passphrase escrow: enroll, recover, status, forget.
  */
-import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { formatRecoveryKey } from '@bkv/client';
 import { EXIT, type CliContext, type Command } from '../command';
 import { connectFlags, connectOptions, connectVault } from '../connect';
-import { readKeyFile } from '../key-file';
+import { createSecretFile, readKeyFile, type SecretFile } from '../key-file';
 import { readPassphrase, UsageError } from '../passphrase';
 
 const CONNECT_USAGE =
@@ -37,14 +36,25 @@ export const enrollCommand: Command = {
     });
     const guessLimit = optionalCount(values['guess-limit'], '--guess-limit');
     const key = values['key-file'] ? await readKeyFile(values['key-file']) : undefined;
-    const client = await connectVault(connectFlags(values), ctx);
-    const passphrase = await readPassphrase(ctx, {
-      confirm: true,
-      file: values['passphrase-file'],
+    // Made first: a file that cannot be written must stop the command before the vault
+    // replaces a record with a key written nowhere.
+    const out = values.out ? await createSecretFile(values.out) : undefined;
+    const enrolled = await discardOnFailure(out, async () => {
+      const client = await connectVault(connectFlags(values), ctx);
+      const passphrase = await readPassphrase(ctx, {
+        confirm: true,
+        file: values['passphrase-file'],
+      });
+      return client.enroll(passphrase, key, guessLimit ? { guessLimit } : {});
     });
-
-    const enrolled = await client.enroll(passphrase, key, guessLimit ? { guessLimit } : {});
-    if (values.out) await writeSecretFile(values.out, formatRecoveryKey(enrolled.key) + '\n');
+    try {
+      await out?.write(formatRecoveryKey(enrolled.key) + '\n');
+    } catch (err) {
+      throw new Error(
+        `backup key escrowed (version ${enrolled.version}), but ${values.out} could not be ` +
+          `written (${(err as Error).message}); get the key back with bkv recover`,
+      );
+    }
     ctx.stdout.write(
       `backup key escrowed (version ${enrolled.version}); ` +
         `${enrolled.guessLimit} wrong passphrases destroy it\n`,
@@ -74,17 +84,20 @@ export const recoverCommand: Command = {
     });
     if (!values.out && !values.show)
       throw new UsageError('say where the key goes: --out or --show');
-    const client = await connectVault(connectFlags(values), ctx);
-    const passphrase = await readPassphrase(ctx, {
-      confirm: false,
-      file: values['passphrase-file'],
+    // Made first, so that a file that cannot be written spends no guess.
+    const out = values.out ? await createSecretFile(values.out) : undefined;
+    const { key, version } = await discardOnFailure(out, async () => {
+      const client = await connectVault(connectFlags(values), ctx);
+      const passphrase = await readPassphrase(ctx, {
+        confirm: false,
+        file: values['passphrase-file'],
+      });
+      return client.recover(passphrase);
     });
-
-    const { key, version } = await client.recover(passphrase);
     const text = formatRecoveryKey(key);
     key.fill(0);
-    if (values.out) {
-      await writeSecretFile(values.out, text + '\n');
+    if (out) {
+      await out.write(text + '\n');
       ctx.stdout.write(`backup key recovered (version ${version}) into ${values.out}\n`);
     }
     if (values.show) ctx.stdout.write(`${text}\n`);
@@ -136,10 +149,15 @@ function optionalCount(text: string | undefined, flag: string): number | undefin
   return Number(text);
 }
 
-/** Writes a secret to a new file that only its owner can read. */
-export async function writeSecretFile(file: string, text: string): Promise<void> {
-  await writeFile(file, text, { mode: 0o600, flag: 'wx' }).catch((err: NodeJS.ErrnoException) => {
-    if (err.code === 'EEXIST') throw new UsageError(`${file} exists; choose another file`);
+/** Runs `work`; if it fails, the file made for its result is removed again. */
+export async function discardOnFailure<T>(
+  file: SecretFile | undefined,
+  work: () => Promise<T>,
+): Promise<T> {
+  try {
+    return await work();
+  } catch (err) {
+    await file?.discard();
     throw err;
-  });
+  }
 }

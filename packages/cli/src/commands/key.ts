@@ -14,9 +14,8 @@ import {
   RecoveryKeyError,
 } from '@bkv/client';
 import { EXIT, type CliContext, type Command } from '../command';
-import { readKeyFile } from '../key-file';
+import { readKeyFile, writeSecretFile } from '../key-file';
 import { UsageError } from '../passphrase';
-import { writeSecretFile } from './escrow';
 
 /** Exit code of a typed or stored key that is not 64 hex digits. */
 export const INVALID_KEY_EXIT = 29;

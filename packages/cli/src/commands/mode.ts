@@ -9,9 +9,9 @@ import { parseArgs } from 'node:util';
 import { formatRecoveryKey } from '@bkv/client';
 import { EXIT, type CliContext, type Command } from '../command';
 import { connectFlags, connectOptions, connectVault } from '../connect';
-import { readKeyFile } from '../key-file';
+import { createSecretFile, readKeyFile } from '../key-file';
 import { readPassphrase, UsageError } from '../passphrase';
-import { writeSecretFile } from './escrow';
+import { discardOnFailure } from './escrow';
 import { keyFailure, readTypedKey } from './key';
 
 const CONNECT_USAGE =
@@ -82,15 +82,18 @@ async function toKeyMode(values: Values, ctx: CliContext): Promise<number> {
   }
 
   // Recover first: the escrow is deleted only once the key is safely in the user's hands.
-  const passphrase = await readPassphrase(ctx, { confirm: false, file: values['passphrase-file'] });
-  const { key } = await client.recover(passphrase);
+  const out = values.out !== undefined ? await createSecretFile(values.out) : undefined;
+  const { key } = await discardOnFailure(out, async () =>
+    client.recover(await readPassphrase(ctx, { confirm: false, file: values['passphrase-file'] })),
+  );
   try {
     if (mine !== undefined && !timingSafeEqual(key, mine)) {
+      await out?.discard();
       ctx.stderr.write(`bkv mode key: ${held} does not hold the escrowed key; nothing deleted\n`);
       return EXIT.failure;
     }
     const text = formatRecoveryKey(key);
-    if (values.out !== undefined) await writeSecretFile(values.out, `${text}\n`);
+    await out?.write(`${text}\n`);
     if (values.show) ctx.stdout.write(`${text}\n`);
   } finally {
     key.fill(0);
