@@ -23,15 +23,19 @@ export const connectOptions = {
 
 /**
  * A client for the vault at `--vault` / `BKV_VAULT_URL` (default the local quick-start vault),
- * authenticated by `--token-file`, `BKV_TOKEN`, or, in local mode, a token minted for `--user`
- * / `BKV_USER` from the key in the data folder (`--data-dir` / `BKV_DATA_DIR`, default `data`).
+ * authenticated by `--token-file`, or in local mode by a token minted for `--user` from the key
+ * in the data folder (`--data-dir` / `BKV_DATA_DIR`, default `data`); without either flag, by
+ * `BKV_TOKEN`, then `BKV_USER`. A flag always wins over the environment, as `--vault` does.
  */
 export async function connectVault(flags: ConnectFlags, ctx: CliContext): Promise<VaultClient> {
   const url = flags.vault ?? ctx.env.BKV_VAULT_URL ?? DEFAULT_VAULT_URL;
+  if (flags.tokenFile !== undefined && flags.user !== undefined) {
+    throw new UsageError('say who you are once: --user or --token-file, not both');
+  }
   let token: string;
   if (flags.tokenFile !== undefined) {
     token = (await readFile(flags.tokenFile, 'utf8')).trim();
-  } else if (ctx.env.BKV_TOKEN) {
+  } else if (flags.user === undefined && ctx.env.BKV_TOKEN) {
     token = ctx.env.BKV_TOKEN;
   } else {
     const user = flags.user ?? ctx.env.BKV_USER;

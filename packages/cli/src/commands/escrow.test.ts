@@ -75,6 +75,18 @@ describe('bkv escrow commands', () => {
     expect(existsSync(keyFile)).toBe(false);
   });
 
+  it('lets --user win over BKV_TOKEN, as --vault wins over BKV_VAULT_URL', async () => {
+    await bkv('hal', ['enroll'], { passphrase: 'hal pass' });
+    const env = { BKV_VAULT_URL: t.url, BKV_TOKEN: await t.tokenFor('hal') };
+    const f = fakeContext({ env });
+    const code = await runCli(['status', '--user', 'ivy', '--data-dir', t.dataDir], f.ctx);
+    expect([code, f.out().toString()]).toEqual([0, 'no backup key escrowed\n']);
+    const both = fakeContext({ env });
+    const twice = ['status', '--user', 'ivy', '--token-file', path.join(dir, 'any')];
+    expect(await runCli(twice, both.ctx)).toBe(2);
+    expect(both.err()).toMatch(/--user or --token-file, not both/);
+  });
+
   it('asks twice on enroll and refuses two different passphrases', async () => {
     const differ = await bkv('ben', ['enroll'], { answers: ['one', 'two'] });
     expect(differ.code).toBe(2);
