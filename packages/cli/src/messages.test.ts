@@ -1,4 +1,5 @@
 /** The CLI's sentences for errors: the numbers and causes they must carry. */
+import { parseArgs } from 'node:util';
 import { BkvError } from '@bkv/protocol';
 import { describeError } from './messages';
 
@@ -18,5 +19,20 @@ describe('describeError', () => {
     expect(wrong(7)).toEqual({ message: 'wrong passphrase: 7 guesses left', exit: 10 });
     expect(wrong(1).message).toBe('wrong passphrase: 1 guess left');
     expect(wrong(0).message).toMatch(/no guesses left; one more wrong try destroys it/);
+  });
+
+  it.each([
+    ['an unknown option', ['--nope']],
+    ['an option without its value', ['--out']],
+    ['a word no command takes', ['extra']],
+  ])('gives %s the usage exit code', (_what, args) => {
+    const thrown = (() => {
+      try {
+        parseArgs({ args, options: { out: { type: 'string' } } });
+      } catch (err) {
+        return err;
+      }
+    })();
+    expect(describeError(thrown).exit).toBe(2);
   });
 });

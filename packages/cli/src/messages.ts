@@ -45,6 +45,13 @@ const EXITS: Partial<Record<ErrorCode, number>> = {
   NETWORK: 15,
 };
 
+/** What node:util's parseArgs throws for a command line it cannot take: all usage errors. */
+const PARSE_ARGS_ERRORS = [
+  'ERR_PARSE_ARGS_UNKNOWN_OPTION',
+  'ERR_PARSE_ARGS_INVALID_OPTION_VALUE',
+  'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL',
+];
+
 export function describeError(err: unknown): { message: string; exit: number } {
   if (err instanceof BkvError) {
     return { message: MESSAGES[err.code](err), exit: EXITS[err.code] ?? EXIT.failure };
@@ -54,8 +61,10 @@ export function describeError(err: unknown): { message: string; exit: number } {
     return { message: `not a valid 64-digit key: ${err.message}`, exit: INVALID_KEY_EXIT };
   }
   if (err instanceof BackupError) return { message: err.message, exit: backupExit(err) };
-  if (err instanceof Error && 'code' in err && err.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
-    return { message: err.message, exit: EXIT.usage };
+  // By shape, not `instanceof`: node's own errors may come from another realm (a test runner).
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code === 'string' && PARSE_ARGS_ERRORS.includes(code)) {
+    return { message: (err as Error).message, exit: EXIT.usage };
   }
   return { message: err instanceof Error ? err.message : String(err), exit: EXIT.failure };
 }
