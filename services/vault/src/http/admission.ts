@@ -36,19 +36,22 @@ export class Admission {
   }
 }
 
+type Handler = (req: Request, res: Response, next: NextFunction) => Promise<void> | void;
+
 /**
- * Middleware that holds an admission for the life of the request. A client that went away
- * while it waited (or while it was authenticated and counted) gets no work done for it, and
- * its place goes back at once: 'close' has already fired for it and would never release it.
+ * `handler` run under an admission, held until the handler's work is done. Not until the
+ * response closes: that fires as soon as a client hangs up, while the HSM work it started goes
+ * on, and releasing then would let clients that time out under load pile up work past the
+ * bound. A client that went away while it waited gets no work done for it.
  */
-export function admitted(admission: Admission) {
-  return async (req: Request, res: Response, next: NextFunction): Promise<void> => {
+export function admitted(admission: Admission, handler: Handler): Handler {
+  return async (req, res, next) => {
     const release = await admission.enter();
-    if (req.socket.destroyed || res.writableEnded) {
+    try {
+      if (req.socket.destroyed || res.writableEnded) return;
+      await handler(req, res, next);
+    } finally {
       release();
-      return;
     }
-    res.once('close', release);
-    next();
   };
 }

@@ -107,23 +107,27 @@ export function createApp(parts: AppParts): express.Express {
     locals(res).userId = await parts.authenticate(req.get('authorization'));
     next();
   };
-  const hsmWork = admitted(parts.admission) as Handler;
+  const hsmWork = (handler: Handler) => admitted(parts.admission, handler);
   const authed = [user, parts.limits.perUser];
 
-  v1.post('/enrollments', at('/v1/enrollments'), ...authed, hsmWork, async (req, res) => {
-    const body = enrollRequest.parse(req.body);
-    res.status(201).json(await startEnrollment(scoped(res), uid(res), body));
-  });
+  v1.post(
+    '/enrollments',
+    at('/v1/enrollments'),
+    ...authed,
+    hsmWork(async (req, res) => {
+      const body = enrollRequest.parse(req.body);
+      res.status(201).json(await startEnrollment(scoped(res), uid(res), body));
+    }),
+  );
   v1.post(
     '/enrollments/:id/commit',
     at('/v1/enrollments/:id/commit'),
     ...authed,
-    hsmWork,
-    async (req, res) => {
+    hsmWork(async (req, res) => {
       const id = idParam(req, 'ENROLLMENT_NOT_FOUND');
       const body = commitRequest.parse(req.body);
       res.status(201).json(await commitEnrollment(scoped(res), uid(res), id, body));
-    },
+    }),
   );
   v1.get('/record', at('/v1/record'), ...authed, async (req, res) => {
     res.json(await describeRecord(scoped(res), uid(res)));
@@ -132,20 +136,24 @@ export function createApp(parts: AppParts): express.Express {
     await forgetRecord(scoped(res), uid(res));
     res.status(204).end();
   });
-  v1.post('/recoveries', at('/v1/recoveries'), ...authed, hsmWork, async (req, res) => {
-    const body = recoveryStartRequest.parse(req.body);
-    res.status(201).json(await startRecovery(scoped(res), uid(res), body));
-  });
+  v1.post(
+    '/recoveries',
+    at('/v1/recoveries'),
+    ...authed,
+    hsmWork(async (req, res) => {
+      const body = recoveryStartRequest.parse(req.body);
+      res.status(201).json(await startRecovery(scoped(res), uid(res), body));
+    }),
+  );
   v1.post(
     '/recoveries/:id/finish',
     at('/v1/recoveries/:id/finish'),
     ...authed,
-    hsmWork,
-    async (req, res) => {
+    hsmWork(async (req, res) => {
       const id = idParam(req, 'RECOVERY_NOT_FOUND');
       const body = recoveryFinishRequest.parse(req.body);
       res.json(await finishRecovery(scoped(res), uid(res), id, body));
-    },
+    }),
   );
 
   app.use('/v1', cors(parts.cors ?? { origins: [] }));
