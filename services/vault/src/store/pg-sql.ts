@@ -97,6 +97,10 @@ export const PG_SQL = {
 
   destroyExhausted: named(`WITH ${DESTROY_EXHAUSTED} SELECT locked_at FROM destroyed`),
 
+  peekRecovery: named(`SELECT p.version, r.sealed FROM pending_recoveries p
+      JOIN records r ON r.user_id = p.user_id AND r.version = p.version AND r.state = 'active'
+    WHERE p.id = :recoveryId AND p.user_id = :userId AND p.${UNEXPIRED}`),
+
   takeRecovery: named(`WITH taken AS (
       DELETE FROM pending_recoveries
       WHERE id = :recoveryId AND user_id = :userId AND ${UNEXPIRED}

@@ -207,6 +207,20 @@ export class PgStore implements Store {
     return { userId, version: int(taken, 'version'), sealed: bytes(taken, 'sealed') };
   }
 
+  async peekRecovery(
+    recoveryId: string,
+    userId: string,
+    now: Date,
+  ): Promise<PendingRecoveryTaken | null> {
+    checkId(recoveryId, 'recoveryId');
+    checkId(userId, 'userId');
+    checkDate(now, 'now');
+    const params = { recoveryId, userId, now: now.getTime() };
+    const [row] = await this.query(PG_SQL.peekRecovery, params);
+    if (row === undefined) return null;
+    return { userId, version: int(row, 'version'), sealed: bytes(row, 'sealed') };
+  }
+
   async recordRightGuess(userId: string, version: number, now: Date): Promise<void> {
     checkGuess(userId, version, now);
     // The reset counts the pending recoveries still owed a guess; with the row locked first,

@@ -131,6 +131,26 @@ export function recoveryContract(harness: () => StoreHarness): void {
       expect(await store().takeRecovery(start.recoveryId, userId, at(2002))).toBeNull();
     });
 
+    it('shows what a take would hand out, without taking it', async () => {
+      const { userId, record } = await enrolled(store());
+      const start = startOf(userId, at(2000));
+      await store().startRecovery(start);
+      const seen = { userId, version: 1, sealed: record.sealed };
+
+      expect(await store().peekRecovery(start.recoveryId, 'someone-else', at(2001))).toBeNull();
+      expect(await store().peekRecovery(start.recoveryId, userId, start.expiresAt)).toBeNull();
+      expect(await store().peekRecovery(start.recoveryId, userId, at(2001))).toEqual(seen);
+      expect(await store().peekRecovery(start.recoveryId, userId, at(2001))).toEqual(seen);
+      expect(await store().takeRecovery(start.recoveryId, userId, at(2001))).toEqual(seen);
+      expect(await store().peekRecovery(start.recoveryId, userId, at(2002))).toBeNull();
+
+      const again = startOf(userId, at(3000));
+      await store().startRecovery(again);
+      await store().deleteRecord(userId);
+      await enrolled(store(), 10, userId);
+      expect(await store().peekRecovery(again.recoveryId, userId, at(3001))).toBeNull();
+    });
+
     it('refuses a recovery whose record has changed version', async () => {
       const { userId } = await enrolled(store());
       const start = startOf(userId, at(2000));

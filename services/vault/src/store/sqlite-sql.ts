@@ -85,6 +85,10 @@ export const SQL = {
     WHERE id = :recoveryId AND user_id = :userId AND ${UNEXPIRED}
     RETURNING user_id, version`,
 
+  peekRecovery: `SELECT p.version, r.sealed FROM pending_recoveries p
+    JOIN records r ON r.user_id = p.user_id AND r.version = p.version AND r.state = 'active'
+    WHERE p.id = :recoveryId AND p.user_id = :userId AND p.${UNEXPIRED}`,
+
   sealedAt: `SELECT sealed FROM records
     WHERE user_id = :userId AND version = :version AND state = 'active'`,
 

@@ -252,6 +252,21 @@ export class SqliteStore implements Store {
     }, MAY_SKIP_SYNC);
   }
 
+  async peekRecovery(
+    recoveryId: string,
+    userId: string,
+    now: Date,
+  ): Promise<PendingRecoveryTaken | null> {
+    checkId(recoveryId, 'recoveryId');
+    checkId(userId, 'userId');
+    checkDate(now, 'now');
+    const row = this.guard(() =>
+      this.get('peekRecovery', { recoveryId, userId, now: now.getTime() }),
+    );
+    if (row === undefined) return null;
+    return { userId, version: int(row, 'version'), sealed: bytes(row, 'sealed') };
+  }
+
   async recordRightGuess(userId: string, version: number, now: Date): Promise<void> {
     checkGuess(userId, version, now);
     const params = { userId, version, now: now.getTime() };

@@ -169,6 +169,12 @@ export interface Store {
    */
   takeRecovery(recoveryId: string, userId: string, now: Date): Promise<PendingRecoveryTaken | null>;
 
+  /**
+   * What {@link takeRecovery} would return, without consuming anything: the finish opens the
+   * sealed payload first, so that an HSM failure leaves the recovery open to retry.
+   */
+  peekRecovery(recoveryId: string, userId: string, now: Date): Promise<PendingRecoveryTaken | null>;
+
   /** Right passphrase: resets guesses used, failures in a row and backoff at that version. */
   recordRightGuess(userId: string, version: number, now: Date): Promise<void>;
 

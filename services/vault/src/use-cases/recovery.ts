@@ -87,15 +87,20 @@ export async function finishRecovery(
   const { store, hsm } = deps;
   const now = deps.clock();
 
-  const taken = await store.takeRecovery(recoveryId, userId, now);
-  if (!taken) {
+  const notFound = async () => {
     const record = await store.getRecord(userId);
-    if (record?.state === 'locked') throw lockedOut();
-    throw new BkvError('RECOVERY_NOT_FOUND', 'no such recovery: unknown, expired or finished');
-  }
-
-  const payload = await hsm.open(taken.sealed, recordAad(hsm.realmId, userId, taken.version));
+    if (record?.state === 'locked') return lockedOut();
+    return new BkvError('RECOVERY_NOT_FOUND', 'no such recovery: unknown, expired or finished');
+  };
+  // Opened before the recovery is taken: an HSM that fails here leaves it open, so that the
+  // client's retry of a 503 finds it (and the guess its start counted is not lost for nothing).
+  const pending = await store.peekRecovery(recoveryId, userId, now);
+  if (!pending) throw await notFound();
+  const payload = await hsm.open(pending.sealed, recordAad(hsm.realmId, userId, pending.version));
   try {
+    // The single-use claim: a concurrent finish, or a new enrollment, since the peek wins.
+    const taken = await store.takeRecovery(recoveryId, userId, now);
+    if (taken?.version !== pending.version) throw await notFound();
     const expected = payload.subarray(0, LENGTHS.unlockTag);
     if (timingSafeEqual(expected, request.unlockTag)) {
       await store.recordRightGuess(userId, taken.version, now);
@@ -109,7 +114,7 @@ export async function finishRecovery(
     payload.fill(0);
   }
 
-  const wrong = await store.recordWrongGuess(userId, taken.version, now);
+  const wrong = await store.recordWrongGuess(userId, pending.version, now);
   if (wrong.kind === 'locked') {
     if (wrong.destroyedNow) onDestroyed(deps);
     throw lockedOut();
