@@ -81,6 +81,38 @@ describe('VaultHttp', () => {
     expect(error.code).toBe('INVALID_REQUEST');
   });
 
+  it.each([
+    [409, 'VERSION_MISMATCH'],
+    [410, 'LOCKED_OUT'],
+    [404, 'NOT_FOUND'],
+  ])('takes an unknown code on %i as that status means', async (status, code) => {
+    const body = { error: { code: 'SOMETHING_NEW', message: 'later server' } };
+    const error = await failure((await httpFor({ status, body })).send(RECORD, recordResponse));
+    expect(error.code).toBe(code);
+  });
+
+  it('does not take a retryAfter that is not whole seconds from the body', async () => {
+    const body = { error: { code: 'RATE_LIMITED', message: 'wait', retryAfter: 1.5 } };
+    const http = await httpFor({ status: 429, body, headers: { 'retry-after': '2' } });
+    expect((await failure(http.send(RECORD, recordResponse))).details.retryAfter).toBe(2);
+  });
+
+  it('reports a realm whose Argon2id has less than 8 KiB a lane as BAD_RESPONSE', async () => {
+    const kdf = { alg: 'argon2id', memoryKiB: 8, iterations: 1, parallelism: 2 };
+    const body = {
+      realmId: 'CQkJCQkJCQkJCQkJCQkJCQ',
+      suite: 'bkv1',
+      kdf,
+      kdfMinimum: { ...kdf, parallelism: 1 },
+      guessLimit: { default: 10, max: 100 },
+    };
+    const http = await httpFor({ status: 200, body });
+    const realm = { method: 'GET', path: '/v1/realm', authenticated: false } as const;
+    expect((await failure(http.send(realm, realmResponse))).code).toBe('BAD_RESPONSE');
+    body.kdf = { ...kdf, memoryKiB: 16 };
+    await expect(http.send(realm, realmResponse)).resolves.toMatchObject({ kdf: body.kdf });
+  });
+
   it('reports a success body of the wrong shape as BAD_RESPONSE', async () => {
     const http = await httpFor({ status: 200, body: { state: 'active', version: 'one' } });
     expect((await failure(http.send(RECORD, recordResponse))).code).toBe('BAD_RESPONSE');

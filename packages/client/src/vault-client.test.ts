@@ -96,6 +96,13 @@ describe('VaultClient', () => {
     expect(server!.received).toHaveLength(1);
   });
 
+  it('refuses an override that leaves Argon2id under 8 KiB a lane, before any work', async () => {
+    const client = await clientFor({}, { memoryKiB: 120, parallelism: 16 });
+    const refused = await client.enroll('correct horse').catch((e: unknown) => e as BkvError);
+    expect(refused).toMatchObject({ code: 'INVALID_REQUEST', details: { field: 'kdf' } });
+    expect(server!.received).toHaveLength(1);
+  });
+
   it('refuses a backup key that is not 32 bytes', async () => {
     const client = await clientFor({});
     expect(await codeOf(client.enroll('pw', new Uint8Array(16)))).toBe('INVALID_REQUEST');

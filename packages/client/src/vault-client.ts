@@ -11,6 +11,7 @@ import {
   finishDerivation,
   fromBase64url,
   kdfMeets,
+  kdfFieldsSchema,
   kdfSchema,
   LENGTHS,
   openBackupKey,
@@ -109,6 +110,14 @@ export class VaultClient {
     const realm = await this.realm();
     const realmId = decode(realm.realmId, LENGTHS.realmId, 'realmId');
     const kdf: Kdf = { ...realm.kdf, ...this.#kdf, alg: 'argon2id' };
+    // Each field was checked alone; an override of one can still clash with the realm's other.
+    if (!kdfSchema.safeParse(kdf).success) {
+      throw new BkvError(
+        'INVALID_REQUEST',
+        'options.kdf with the realm parameters: memoryKiB must be at least 8 × parallelism',
+        { field: 'kdf' },
+      );
+    }
     if (!kdfMeets(kdf, realm.kdfMinimum)) {
       throw new BkvError('WEAK_KDF', 'the Argon2id parameters are below the realm minimum');
     }
@@ -245,7 +254,7 @@ export class VaultClient {
 
 /** Checks the Argon2id override at construction, naming every problem at once. */
 function parseKdf(kdf: Partial<Kdf> | undefined): Partial<Kdf> {
-  const parsed = kdfSchema.partial().safeParse(kdf ?? {});
+  const parsed = kdfFieldsSchema.partial().safeParse(kdf ?? {});
   if (!parsed.success) {
     const problems = parsed.error.issues.map(
       (issue) => `${issue.path.join('.')}: ${issue.message}`,

@@ -46,11 +46,18 @@ export const element = elementWith(noblePointCheck);
 
 const count = z.number().int().min(1);
 
-export const kdfSchema = z.strictObject({
+/** Each field of the Argon2id parameters on its own, for an override of some of them. */
+export const kdfFieldsSchema = z.strictObject({
   alg: z.literal('argon2id'),
   memoryKiB: count.max(4 * 1024 * 1024),
   iterations: count.max(64),
   parallelism: count.max(16),
+});
+
+/** Argon2id parameters as a whole: RFC 9106 §3.1 needs at least 8 KiB of memory per lane. */
+export const kdfSchema = kdfFieldsSchema.refine((k) => k.memoryKiB >= 8 * k.parallelism, {
+  message: 'must be at least 8 × parallelism (RFC 9106)',
+  path: ['memoryKiB'],
 });
 
 /**
@@ -155,7 +162,7 @@ export const errorResponse = z.object({
       code: z.string(),
       message: z.string(),
       guessesRemaining: z.number().int().min(0).optional(),
-      retryAfter: z.number().min(0).optional(),
+      retryAfter: z.number().int().min(0).optional(),
       field: z.string().optional(),
     })
     .loose(),
