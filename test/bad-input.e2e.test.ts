@@ -73,6 +73,23 @@ const cases: Case[] = [
   ],
   ['a JSON array', 400, 'INVALID_REQUEST', start([1, 2])],
   [
+    'a body that does not decompress',
+    400,
+    'INVALID_REQUEST',
+    async () => {
+      const response = await fetch(`${t.url}/v1/recoveries`, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${token}`,
+          'content-type': 'application/json',
+          'content-encoding': 'gzip',
+        },
+        body: 'not gzip at all',
+      });
+      return { status: response.status, body: await response.json(), headers: response.headers };
+    },
+  ],
+  [
     'a body that is not JSON',
     400,
     'INVALID_REQUEST',

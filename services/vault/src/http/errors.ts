@@ -29,8 +29,13 @@ export function toBkvError(err: unknown): BkvError {
   if (type === 'entity.too.large') {
     return new BkvError('INVALID_REQUEST', 'the request body is too large', {}, err);
   }
-  if (typeof type === 'string' && (err as { status?: number }).status === 400) {
+  if (type === 'entity.parse.failed') {
     return new BkvError('INVALID_REQUEST', 'the request body is not valid JSON', {}, err);
+  }
+  // Any other body the parser refuses as the client's fault: one that does not decompress
+  // (no `type` then), or that ended early.
+  if ((err as { status?: number }).status === 400) {
+    return new BkvError('INVALID_REQUEST', 'the request body could not be read', {}, err);
   }
   if ((err as { status?: number }).status === 415 || type === 'encoding.unsupported') {
     return new BkvError('INVALID_REQUEST', 'unsupported request encoding', {}, err);
