@@ -1,7 +1,10 @@
 import { mkdtempSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { SignJWT, generateKeyPair, importJWK, jwtVerify } from 'jose';
+import { SignJWT, exportJWK, generateKeyPair, importJWK, jwtVerify } from 'jose';
+import type { BkvError } from '@bkv/protocol';
 import { createAuthenticator, localSigningKey, mintLocalToken } from './auth';
 import { loadConfig } from './config';
 
@@ -126,5 +129,74 @@ describe('JWT claims', () => {
         message: 'the bearer token has no usable subject',
       });
     }
+  });
+});
+
+describe('keys from a JWKS URL', () => {
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'bkv-auth-'));
+  let server: Server;
+  let jwksUrl: string;
+  /** What the identity provider's key endpoint answers next. */
+  let answer: { status: number; body: string };
+  let signer: CryptoKey;
+
+  beforeAll(async () => {
+    const pair = await generateKeyPair('ES256', { extractable: true });
+    signer = pair.privateKey;
+    const jwk = { ...(await exportJWK(pair.publicKey)), kid: 'idp-1', alg: 'ES256' };
+    answer = { status: 200, body: JSON.stringify({ keys: [jwk] }) };
+    server = createServer((_req, res) => {
+      res.writeHead(answer.status, { 'content-type': 'application/json' }).end(answer.body);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    jwksUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/jwks.json`;
+  });
+  afterAll(() => new Promise((resolve) => server.close(resolve)));
+
+  const authenticator = () =>
+    createAuthenticator(
+      loadConfig({
+        env: {},
+        overrides: {
+          dataDir,
+          auth: { mode: 'jwt', issuer: 'idp', audience: 'bkv', jwksUrl, algorithms: ['ES256'] },
+        },
+      }),
+    );
+  const tokenFrom = (key: CryptoKey) =>
+    new SignJWT({})
+      .setProtectedHeader({ alg: 'ES256', kid: 'idp-1' })
+      .setSubject('remote-user')
+      .setIssuer('idp')
+      .setAudience('bkv')
+      .setExpirationTime('5m')
+      .sign(key);
+
+  it("takes the subject of a token signed with the provider's key", async () => {
+    const authenticate = await authenticator();
+    await expect(authenticate(`Bearer ${await tokenFrom(signer)}`)).resolves.toBe('remote-user');
+  });
+
+  it('refuses a token signed with another key as UNAUTHENTICATED', async () => {
+    const authenticate = await authenticator();
+    const other = (await generateKeyPair('ES256')).privateKey;
+    await expect(authenticate(`Bearer ${await tokenFrom(other)}`)).rejects.toMatchObject({
+      code: 'UNAUTHENTICATED',
+    });
+  });
+
+  it('answers a key endpoint that fails with a retryable 5xx, not UNAUTHENTICATED', async () => {
+    const authenticate = await authenticator();
+    const token = await tokenFrom(signer);
+    const saved = answer;
+    answer = { status: 503, body: 'down for maintenance' };
+    try {
+      const refused = await authenticate(`Bearer ${token}`).catch((e: unknown) => e as BkvError);
+      expect(refused).toMatchObject({ code: 'INTERNAL', retryable: true });
+    } finally {
+      answer = saved;
+    }
+    // The same token passes once the keys can be read again.
+    await expect(authenticate(`Bearer ${token}`)).resolves.toBe('remote-user');
   });
 });

@@ -67,6 +67,12 @@ export async function createAuthenticator(
       const currentDate = new Date(clock());
       ({ payload } = await jwtVerify(token, keys, { ...options, requiredClaims, currentDate }));
     } catch (err) {
+      // A JWKS that cannot be fetched says nothing about the token: retryable, and the
+      // operator's to see (a 5xx is logged as an error), not the user's to log in again.
+      const code = (err as { code?: unknown }).code;
+      if (typeof code !== 'string' || !TOKEN_FAULTS.has(code)) {
+        throw new BkvError('INTERNAL', 'the token keys could not be read', {}, err);
+      }
       throw new BkvError('UNAUTHENTICATED', 'the bearer token is not valid', {}, err);
     }
     // requiredClaims made jose check that `exp` is there and is a number.
@@ -84,6 +90,20 @@ export async function createAuthenticator(
     return verify(token);
   };
 }
+
+/** jose's codes for a token at fault, as against keys that could not be had. */
+const TOKEN_FAULTS = new Set([
+  'ERR_JWT_EXPIRED',
+  'ERR_JWT_CLAIM_VALIDATION_FAILED',
+  'ERR_JWT_INVALID',
+  'ERR_JWS_INVALID',
+  'ERR_JWE_INVALID',
+  'ERR_JWS_SIGNATURE_VERIFICATION_FAILED',
+  'ERR_JOSE_ALG_NOT_ALLOWED',
+  'ERR_JOSE_NOT_SUPPORTED',
+  'ERR_JWKS_NO_MATCHING_KEY',
+  'ERR_JWKS_MULTIPLE_MATCHING_KEYS',
+]);
 
 const KEY_FILE = 'local-auth-key.json';
 
