@@ -42,6 +42,7 @@ describe('CORS for a listed web app origin', () => {
     const response = await preflight(`${t.url}/v1/enrollments`, APP);
 
     expect(response.status).toBe(204);
+    expect(response.headers.get('cache-control')).toBe('no-store');
     expect(response.headers.get('access-control-allow-origin')).toBe(APP);
     expect(response.headers.get('access-control-allow-methods')).toBe('GET, POST, DELETE');
     expect(response.headers.get('access-control-allow-headers')).toBe(

@@ -91,10 +91,6 @@ export function createApp(parts: AppParts): express.Express {
   });
 
   const v1 = express.Router();
-  v1.use((_req, res, next) => {
-    res.setHeader('Cache-Control', 'no-store');
-    next();
-  });
   v1.use(parts.limits.perIp);
   // After CORS and the headers above, so that a body refused here still carries them (a web
   // app can read the error), and after the per-IP limit, so that a limited client's body is
@@ -156,6 +152,11 @@ export function createApp(parts: AppParts): express.Express {
     }),
   );
 
+  // Every /v1 answer, a CORS preflight's included, tells caches to keep nothing.
+  app.use('/v1', (_req, res, next) => {
+    res.setHeader('Cache-Control', 'no-store');
+    next();
+  });
   app.use('/v1', cors(parts.cors ?? { origins: [] }));
   app.use('/v1', v1);
   app.use(notFound());
