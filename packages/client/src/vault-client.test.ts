@@ -12,6 +12,8 @@ import {
   toBase64url,
   type Kdf,
 } from '@bkv/protocol';
+import { randomBytes } from 'node:crypto';
+import { p256 } from '@noble/curves/nist.js';
 import { cannedServer, type CannedServer, type Reply } from './canned-server.testing';
 import { generateBackupKey } from './backup-key';
 import { VaultClient } from './vault-client';
@@ -101,6 +103,32 @@ describe('VaultClient', () => {
     const refused = await client.enroll('correct horse').catch((e: unknown) => e as BkvError);
     expect(refused).toMatchObject({ code: 'INVALID_REQUEST', details: { field: 'kdf' } });
     expect(server!.received).toHaveLength(1);
+  });
+
+  it('wipes a key it made when the commit fails, and leaves a given key alone', async () => {
+    const point = toBase64url(p256.Point.BASE.multiply(7n).toBytes(true));
+    const body = { enrollmentId: 'e', evaluatedElement: point, expiresAt: 'soon' };
+    const failing: Reply = { status: 500, body: { error: { code: 'INTERNAL', message: 'x' } } };
+    // The key is the 32 bytes drawn once the realm has answered the evaluation.
+    const drawn: Uint8Array[] = [];
+    const random = (n: number) => {
+      const bytes = randomBytes(n);
+      if (n === 32 && server!.received.length === 2) drawn.push(bytes);
+      return bytes;
+    };
+    const replies = {
+      'POST /v1/enrollments': { status: 201, body },
+      'POST /v1/enrollments/e/commit': failing,
+    };
+    const client = await clientFor(replies, undefined, random);
+    expect(await codeOf(client.enroll('correct horse'))).toBe('INTERNAL');
+    expect(drawn).toHaveLength(1);
+    expect(drawn[0]!.every((byte) => byte === 0)).toBe(true);
+
+    const given = generateBackupKey();
+    const copy = Uint8Array.from(given);
+    expect(await codeOf(client.enroll('correct horse', given))).toBe('INTERNAL');
+    expect(given).toEqual(copy);
   });
 
   it('refuses a backup key that is not 32 bytes', async () => {

@@ -145,23 +145,31 @@ export class VaultClient {
     // Unblind, derive, seal the backup key and commit the tag and the sealed key.
     const { wrapKey, unlockTag } = finishDerivation(pending, started.evaluated, realmId);
     const backupKey = key ?? generateBackupKey(this.#random);
-    let sealedKey: Uint8Array;
     try {
-      sealedKey = await sealBackupKey(wrapKey, backupKey, drawRandom(this.#random, LENGTHS.nonce));
-    } finally {
-      wipe(wrapKey);
+      let sealedKey: Uint8Array;
+      try {
+        const nonce = drawRandom(this.#random, LENGTHS.nonce);
+        sealedKey = await sealBackupKey(wrapKey, backupKey, nonce);
+      } finally {
+        wipe(wrapKey);
+      }
+      const committed = await this.#http.send(
+        {
+          method: 'POST',
+          path: `/v1/enrollments/${encodeURIComponent(started.body.enrollmentId)}/commit`,
+          body: { unlockTag: toBase64url(unlockTag), sealedKey: toBase64url(sealedKey) },
+          authenticated: true,
+        },
+        commitResponse,
+      );
+      const { version, guessLimit, guessesRemaining } = committed;
+      return { key: backupKey, version, guessLimit, guessesRemaining };
+    } catch (error) {
+      // A key made here and never escrowed is no one's: it must not linger (the caller's own
+      // key is the caller's to keep).
+      if (key === undefined) wipe(backupKey);
+      throw error;
     }
-    const committed = await this.#http.send(
-      {
-        method: 'POST',
-        path: `/v1/enrollments/${encodeURIComponent(started.body.enrollmentId)}/commit`,
-        body: { unlockTag: toBase64url(unlockTag), sealedKey: toBase64url(sealedKey) },
-        authenticated: true,
-      },
-      commitResponse,
-    );
-    const { version, guessLimit, guessesRemaining } = committed;
-    return { key: backupKey, version, guessLimit, guessesRemaining };
   }
 
   /**
