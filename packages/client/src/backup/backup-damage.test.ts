@@ -144,3 +144,25 @@ describe('plaintext release', () => {
     expect(released.equals(PLAINTEXT.subarray(0, released.length))).toBe(true);
   });
 });
+
+describe('the key copy of a decrypt stream', () => {
+  /** The stream's own copy of the backup key (a private field: nothing else shows it). */
+  const copyOf = (stream: unknown) => (stream as { backupKey: Uint8Array }).backupKey;
+
+  it('is wiped when the input ends before a whole header', async () => {
+    const stream = createDecryptStream(KEY);
+    expect(copyOf(stream)).toEqual(KEY);
+    const run = pipeline(Readable.from([backup.subarray(0, 40)]), stream, async (s) => {
+      for await (const _ of s as AsyncIterable<Buffer>);
+    });
+    await expect(run).rejects.toThrow(BackupError);
+    expect(copyOf(stream).every((byte) => byte === 0)).toBe(true);
+  });
+
+  it('is wiped when the stream is torn down before its header came', () => {
+    const stream = createDecryptStream(KEY);
+    stream.destroy();
+    expect(copyOf(stream).every((byte) => byte === 0)).toBe(true);
+    expect(KEY.some((byte) => byte !== 0)).toBe(true);
+  });
+});

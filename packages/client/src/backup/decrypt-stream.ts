@@ -58,6 +58,12 @@ class DecryptStream extends Transform {
     }
   }
 
+  /** A stream that ends or is torn down before its header came leaves no copy of the key. */
+  override _destroy(error: Error | null, done: (error?: Error | null) => void): void {
+    this.backupKey.fill(0);
+    done(error);
+  }
+
   /** Accepts the header once it is here, then opens every whole chunk the reader has. */
   private process(): void {
     if (this.cipher === undefined) {
