@@ -48,7 +48,8 @@ it('keeps a recovery open when the HSM fails during its finish, so the retry rec
   const token = await t.tokenFor(user);
   const client = await t.clientFor(user);
   const enrolled = await client.enroll('the right passphrase', undefined, { guessLimit: 1 });
-  const record = (await client.status())!;
+  const record = await client.status();
+  if (record?.state !== 'active') throw new Error('the enrolled record is not active');
   const realmId = fromBase64url((await client.realm()).realmId)!;
 
   // The client's side of a recovery, by hand, so that the test holds the recovery id.
