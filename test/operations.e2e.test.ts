@@ -57,6 +57,19 @@ it('tells caches to keep nothing of the API, its errors included', async () => {
   ]);
 });
 
+it('answers HEAD and OPTIONS by their HTTP rules and any other unlisted method 404', async () => {
+  const head = await fetch(`${t.url}/v1/realm`, { method: 'HEAD' });
+  expect([head.status, await head.text()]).toEqual([200, '']);
+  const options = await fetch(`${t.url}/v1/realm`, { method: 'OPTIONS' });
+  expect(options.status).toBe(200);
+  expect(options.headers.get('allow')).toBe('GET, HEAD');
+  const other = await fetch(`${t.url}/v1/realm`, { method: 'PUT' });
+  expect([other.status, ((await other.json()) as { error: { code: string } }).error.code]).toEqual([
+    404,
+    'NOT_FOUND',
+  ]);
+});
+
 it('echoes a sane request id and makes one up otherwise', async () => {
   const given = await fetch(`${t.url}/v1/realm`, { headers: { 'x-request-id': 'trace-42' } });
   expect(given.headers.get('x-request-id')).toBe('trace-42');

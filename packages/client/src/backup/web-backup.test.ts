@@ -7,7 +7,7 @@ import path from 'node:path';
 import { decryptBackup, encryptBackup } from './backup-buffer';
 import { BackupError, type BackupErrorCode } from './backup-error';
 import { HEADER } from './format';
-import { decryptBackupIterable, encryptBackupIterable } from './web-backup';
+import { decryptBackupIterable, encryptBackupIterable, webCryptoChunkCipher } from './web-backup';
 
 const KEY = Uint8Array.from({ length: 32 }, (_, i) => i ^ 0x5c);
 const bytes = (hex: string) => Uint8Array.from(Buffer.from(hex, 'hex'));
@@ -90,5 +90,24 @@ describe('backups through WebCrypto', () => {
       'TRAILING_DATA',
       backup.length,
     ]);
+  });
+});
+
+describe('webCryptoChunkCipher', () => {
+  it('wipes its joined copy of the payload key once WebCrypto holds the key', async () => {
+    const payloadKey = Uint8Array.from({ length: 32 }, (_, i) => i + 1);
+    let imported: Uint8Array | undefined;
+    const subtle = {
+      importKey: (format: 'raw', raw: Uint8Array, ...rest: [string, boolean, KeyUsage[]]) => {
+        imported = raw;
+        // What WebCrypto keeps is its own: hand it a copy, as a real implementation does.
+        return globalThis.crypto.subtle.importKey(format, Uint8Array.from(raw), ...rest);
+      },
+    } as unknown as SubtleCrypto;
+    await webCryptoChunkCipher(payloadKey, subtle);
+    expect(imported).toBeDefined();
+    expect(imported).not.toBe(payloadKey);
+    expect(imported!.every((byte) => byte === 0)).toBe(true);
+    expect(payloadKey[0]).toBe(1);
   });
 });

@@ -50,10 +50,14 @@ export async function webCryptoChunkCipher(
   payloadKey: Uint8Array,
   subtle: SubtleCrypto = globalThis.crypto.subtle,
 ): Promise<AsyncChunkCipher> {
-  const key = await subtle.importKey('raw', join([payloadKey]), 'AES-GCM', false, [
-    'encrypt',
-    'decrypt',
-  ]);
+  // The joined copy is wiped once WebCrypto holds the key (a non-extractable CryptoKey).
+  const raw = join([payloadKey]);
+  let key: CryptoKey;
+  try {
+    key = await subtle.importKey('raw', raw, 'AES-GCM', false, ['encrypt', 'decrypt']);
+  } finally {
+    raw.fill(0);
+  }
   const params = (nonce: Uint8Array, aad: Uint8Array) => ({
     name: 'AES-GCM',
     iv: join([nonce]),
