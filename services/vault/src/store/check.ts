@@ -77,3 +77,10 @@ export function checkGuess(userId: string, version: number, now: Date): void {
   checkCount(version, 'version', 1);
   checkDate(now, 'now');
 }
+
+/** A pending recovery named by its finish: its id, its user and the time of the finish. */
+export function checkRecoveryRef(recoveryId: string, userId: string, now: Date): void {
+  checkId(recoveryId, 'recoveryId');
+  checkId(userId, 'userId');
+  checkDate(now, 'now');
+}

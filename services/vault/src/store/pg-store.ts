@@ -8,14 +8,22 @@
 import { Pool, type PoolClient, type QueryResultRow } from 'pg';
 import { BkvError } from '@bkv/protocol';
 
-import { checkCommit, checkDate, checkEnrollment, checkGuess, checkId, checkStart } from './check';
+import {
+  checkCommit,
+  checkDate,
+  checkEnrollment,
+  checkGuess,
+  checkId,
+  checkRecoveryRef,
+  checkStart,
+} from './check';
 import { valuesFor, type NamedQuery } from './pg-named';
 import { isUnavailable, pgError } from './pg-errors';
 import { MIGRATION_LOCK_KEY, PG_MIGRATIONS } from './pg-schema';
 import { PG_SQL } from './pg-sql';
 import { enrollmentParams, recordParams, startParams } from './params';
 import { START_ATTEMPTS, classifyRefusedStart, recoveryGone } from './refusals';
-import { bytes, int, time, toPendingEnrollment, toStoredRecord } from './rows';
+import { bytes, int, time, toPendingEnrollment, toPendingRecovery, toStoredRecord } from './rows';
 import type { Row } from './rows';
 import type {
   CommitOutcome,
@@ -198,13 +206,11 @@ export class PgStore implements Store {
     userId: string,
     now: Date,
   ): Promise<PendingRecoveryTaken | null> {
-    checkId(recoveryId, 'recoveryId');
-    checkId(userId, 'userId');
-    checkDate(now, 'now');
+    checkRecoveryRef(recoveryId, userId, now);
     const params = { recoveryId, userId, now: now.getTime() };
     const [taken] = await this.query(PG_SQL.takeRecovery, params);
     if (taken === undefined || taken.sealed === null) return null;
-    return { userId, version: int(taken, 'version'), sealed: bytes(taken, 'sealed') };
+    return toPendingRecovery(userId, taken);
   }
 
   async peekRecovery(
@@ -212,13 +218,11 @@ export class PgStore implements Store {
     userId: string,
     now: Date,
   ): Promise<PendingRecoveryTaken | null> {
-    checkId(recoveryId, 'recoveryId');
-    checkId(userId, 'userId');
-    checkDate(now, 'now');
+    checkRecoveryRef(recoveryId, userId, now);
     const params = { recoveryId, userId, now: now.getTime() };
     const [row] = await this.query(PG_SQL.peekRecovery, params);
     if (row === undefined) return null;
-    return { userId, version: int(row, 'version'), sealed: bytes(row, 'sealed') };
+    return toPendingRecovery(userId, row);
   }
 
   async recordRightGuess(userId: string, version: number, now: Date): Promise<void> {

@@ -5,7 +5,7 @@
  */
 import { BkvError, type Kdf } from '@bkv/protocol';
 
-import type { PendingEnrollment, StoredRecord } from './store';
+import type { PendingEnrollment, PendingRecoveryTaken, StoredRecord } from './store';
 
 /** A row as either driver returns it; the converters below decide what each column is. */
 export type Row = Record<string, unknown>;
@@ -106,4 +106,9 @@ export function toPendingEnrollment(row: Row): PendingEnrollment {
     createdAt: time(row, 'created_at'),
     expiresAt: time(row, 'expires_at'),
   };
+}
+
+/** A pending recovery's version and its record's sealed payload, for `userId`. */
+export function toPendingRecovery(userId: string, row: Row): PendingRecoveryTaken {
+  return { userId, version: int(row, 'version'), sealed: bytes(row, 'sealed') };
 }

@@ -9,9 +9,17 @@
 import Database from 'better-sqlite3';
 import { BkvError } from '@bkv/protocol';
 
-import { checkCommit, checkDate, checkEnrollment, checkGuess, checkId, checkStart } from './check';
+import {
+  checkCommit,
+  checkDate,
+  checkEnrollment,
+  checkGuess,
+  checkId,
+  checkRecoveryRef,
+  checkStart,
+} from './check';
 import { enrollmentParams, recordParams, startParams } from './params';
-import { bytes, int, time, toPendingEnrollment, toStoredRecord } from './rows';
+import { bytes, int, time, toPendingEnrollment, toPendingRecovery, toStoredRecord } from './rows';
 import type { Row } from './rows';
 import { SqliteBatch, type SyncLevel, type WalSync, walFileSync } from './sqlite-batch';
 import { sqliteError } from './sqlite-errors';
@@ -239,16 +247,14 @@ export class SqliteStore implements Store {
     userId: string,
     now: Date,
   ): Promise<PendingRecoveryTaken | null> {
-    checkId(recoveryId, 'recoveryId');
-    checkId(userId, 'userId');
-    checkDate(now, 'now');
+    checkRecoveryRef(recoveryId, userId, now);
     return this.batch.run((): PendingRecoveryTaken | null => {
       const taken = this.get('takeRecovery', { recoveryId, userId, now: now.getTime() });
       if (taken === undefined) return null;
       const version = int(taken, 'version');
       const record = this.get('sealedAt', { userId, version });
       if (record === undefined) return null;
-      return { userId, version, sealed: bytes(record, 'sealed') };
+      return toPendingRecovery(userId, { version, sealed: record.sealed });
     }, MAY_SKIP_SYNC);
   }
 
@@ -257,14 +263,12 @@ export class SqliteStore implements Store {
     userId: string,
     now: Date,
   ): Promise<PendingRecoveryTaken | null> {
-    checkId(recoveryId, 'recoveryId');
-    checkId(userId, 'userId');
-    checkDate(now, 'now');
+    checkRecoveryRef(recoveryId, userId, now);
     const row = this.guard(() =>
       this.get('peekRecovery', { recoveryId, userId, now: now.getTime() }),
     );
     if (row === undefined) return null;
-    return { userId, version: int(row, 'version'), sealed: bytes(row, 'sealed') };
+    return toPendingRecovery(userId, row);
   }
 
   async recordRightGuess(userId: string, version: number, now: Date): Promise<void> {
