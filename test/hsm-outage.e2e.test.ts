@@ -43,7 +43,7 @@ afterAll(async () => {
   await t.close();
 });
 
-it('keeps a recovery open when the HSM fails during its finish, so the retry recovers', async () => {
+it('keeps a recovery open when the HSM fails in its finish, for the retry', async () => {
   const user = 'last-guess-user';
   const token = await t.tokenFor(user);
   const client = await t.clientFor(user);

@@ -52,7 +52,7 @@ function encodings(value: string): string[] {
 }
 
 describe('logs', () => {
-  it('hold no passphrase, key, tag, sealed key or blob, wrapped key, element or token', async () => {
+  it('hold no passphrase, key, tag, sealed key or blob, wrapped key, element, token', async () => {
     const seen: string[] = [];
     const { VaultClient } = await import('@bkv/client');
     const bearer = await t.tokenFor('logged-user');
