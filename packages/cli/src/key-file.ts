@@ -48,6 +48,19 @@ export async function createSecretFile(file: string): Promise<SecretFile> {
   };
 }
 
+/** Runs `work`; if it fails, the file made for its result is removed again. */
+export async function discardOnFailure<T>(
+  file: SecretFile | undefined,
+  work: () => Promise<T>,
+): Promise<T> {
+  try {
+    return await work();
+  } catch (err) {
+    await file?.discard();
+    throw err;
+  }
+}
+
 /** Writes a secret to a new file that only its owner can read. */
 export async function writeSecretFile(file: string, text: string): Promise<void> {
   await (await createSecretFile(file)).write(text);

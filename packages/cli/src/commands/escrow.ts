@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util';
 import { formatRecoveryKey } from '@bkv/client';
 import { EXIT, type CliContext, type Command } from '../command';
 import { connectFlags, connectOptions, connectVault } from '../connect';
-import { createSecretFile, readKeyFile, type SecretFile } from '../key-file';
+import { createSecretFile, discardOnFailure, readKeyFile } from '../key-file';
 import { readPassphrase, UsageError } from '../passphrase';
 
 const CONNECT_USAGE =
@@ -147,17 +147,4 @@ function optionalCount(text: string | undefined, flag: string): number | undefin
   if (text === undefined) return undefined;
   if (!/^[1-9]\d{0,3}$/.test(text)) throw new UsageError(`${flag} takes a whole number`);
   return Number(text);
-}
-
-/** Runs `work`; if it fails, the file made for its result is removed again. */
-export async function discardOnFailure<T>(
-  file: SecretFile | undefined,
-  work: () => Promise<T>,
-): Promise<T> {
-  try {
-    return await work();
-  } catch (err) {
-    await file?.discard();
-    throw err;
-  }
 }

@@ -9,9 +9,8 @@ import { parseArgs } from 'node:util';
 import { formatRecoveryKey } from '@bkv/client';
 import { EXIT, type CliContext, type Command } from '../command';
 import { connectFlags, connectOptions, connectVault } from '../connect';
-import { createSecretFile, readKeyFile } from '../key-file';
+import { createSecretFile, discardOnFailure, readKeyFile } from '../key-file';
 import { readPassphrase, UsageError } from '../passphrase';
-import { discardOnFailure } from './escrow';
 import { keyFailure, readTypedKey } from './key';
 
 const CONNECT_USAGE =
